@@ -1,0 +1,5 @@
+/**
+ * Generated TypeScript for Genome's gRPC contracts (ts-proto, grpc-js services). Regenerate with `npm run proto`.
+ * - `inference`: the Open Inference Protocol (KServe V2 / Triton / MLServer) `inference.GRPCInferenceService`.
+ */
+export * as inference from './gen/inference/v2/open_inference_grpc.js';
