@@ -1,5 +1,7 @@
 /**
  * Generated TypeScript for Genome's gRPC contracts (ts-proto, grpc-js services). Regenerate with `npm run proto`.
  * - `inference`: the Open Inference Protocol (KServe V2 / Triton / MLServer) `inference.GRPCInferenceService`.
+ * - `explain`: the Genome explainer contract `genome.explain.v1.Explainer` (proto/genome/explain/v1/explainer.proto).
  */
 export * as inference from './gen/inference/v2/open_inference_grpc.js';
+export * as explain from './gen/genome/explain/v1/explainer.js';

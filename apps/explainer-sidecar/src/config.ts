@@ -1,0 +1,296 @@
+/**
+ * Configuration: embedded defaults < JSON config file < environment (GENOME_SIDECAR_*) < command-line flags.
+ * Each layer overrides single keys; `models` is replaced as a whole by the highest layer that sets any model.
+ * KServe's explainer flags (--model_name, --predictor_host, --predictor_protocol, --http_port, --workers,
+ * --storage_uri, --predictor_use_ssl, --predictor_request_timeout_seconds) are accepted as aliases.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TokenGrant } from './auth.js';
+import { SidecarError } from './errors.js';
+import type { TlsFiles } from './grpc/server.js';
+import type { ModelSpec } from './models/types.js';
+
+export interface SidecarConfig {
+  /** Interface to listen on. */
+  host: string;
+  /** gRPC port (0 = any free port). */
+  grpcPort: number;
+  /** REST port (0 = any free port, -1 = no REST server). */
+  httpPort: number;
+  /** Models to serve; the first is the default. Empty = the example package shipped in the repo. */
+  models: ModelSpec[];
+  /** Explain calls running at once. */
+  maxConcurrency: number;
+  /** Explain calls waiting for a slot before RESOURCE_EXHAUSTED. */
+  maxQueue: number;
+  /** Largest request/response message (gRPC) and request body (REST), bytes. */
+  maxMessageBytes: number;
+  /** Largest number of rows/texts/images per request. */
+  maxRows: number;
+  /** Rows per internal chunk of a unary call: cancellation granularity. */
+  chunkRows: number;
+  /** Rows per ExplainStream message when the request says 0. */
+  streamChunkRows: number;
+  /** Deadline for calls that carry none, ms. */
+  defaultDeadlineMs: number;
+  /** Time to let in-flight calls finish after SIGTERM before they are cancelled, ms. */
+  shutdownGraceMs: number;
+  tls?: TlsFiles;
+  /** Bearer tokens; none = auth off. */
+  authTokens: TokenGrant[];
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  logLevel: string;
+  /** Directory holding genome/explain/v1/explainer.proto (served by reflection). */
+  protoDir: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root (src/ or dist/ is two levels under apps/explainer-sidecar). */
+export const repoRoot = resolve(here, '../../..');
+export const DEFAULT_MODEL_DIR = join(repoRoot, 'examples/packages/california-housing-rf');
+
+export function defaultConfig(): SidecarConfig {
+  return {
+    host: '0.0.0.0',
+    grpcPort: 8081,
+    httpPort: 8080,
+    models: [],
+    maxConcurrency: 4,
+    maxQueue: 256,
+    maxMessageBytes: 16 * 1024 * 1024,
+    maxRows: 100_000,
+    chunkRows: 256,
+    streamChunkRows: 64,
+    defaultDeadlineMs: 60_000,
+    shutdownGraceMs: 30_000,
+    authTokens: [],
+    logLevel: 'info',
+    protoDir: join(repoRoot, 'proto'),
+  };
+}
+
+type Partial2 = Partial<SidecarConfig> & { remote?: Partial<Extract<ModelSpec, { kind: 'remote' }>> };
+
+const bad = (msg: string) => new SidecarError('CONFIG', msg);
+
+function int(v: string, key: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw bad(`${key} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+function bool(v: string, key: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off|)$/i.test(v)) return false;
+  throw bad(`${key} must be true or false, got "${v}"`);
+}
+
+/** `name=path` or `path` -> a file or package spec (directories are packages). */
+export function modelSpecOf(arg: string, forcePackage = false): ModelSpec {
+  const eq = arg.indexOf('=');
+  const name = eq > 0 && !arg.slice(0, eq).includes('/') ? arg.slice(0, eq) : undefined;
+  const path = resolve(name ? arg.slice(eq + 1) : arg);
+  const isDir = existsSync(path) && statSync(path).isDirectory();
+  return { ...(name ? { name } : {}), kind: forcePackage || isDir ? 'package' : 'file', path };
+}
+
+function readTokens(path: string): TokenGrant[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw bad(`cannot read auth tokens file ${path}: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(raw) ? raw : (raw as { tokens?: unknown })?.tokens;
+  if (!Array.isArray(list)) throw bad(`auth tokens file ${path} must hold [{"token": "...", "models": ["*"]}, ...]`);
+  return list as TokenGrant[];
+}
+
+/** One option: its config key, flag names, env name, and how to apply a string value. */
+interface Opt {
+  flags: string[];
+  env?: string;
+  /** Takes no value. */
+  boolean?: boolean;
+  apply: (c: Partial2, v: string, key: string) => void;
+  help: string;
+}
+
+const tls = (c: Partial2): TlsFiles => (c.tls ??= { certFile: '', keyFile: '' });
+const remote = (c: Partial2) => (c.remote ??= {});
+
+export const OPTIONS: Opt[] = [
+  { flags: ['--config'], env: 'GENOME_SIDECAR_CONFIG', apply: () => {}, help: 'JSON config file (keys as in SidecarConfig)' },
+  { flags: ['--host'], env: 'GENOME_SIDECAR_HOST', apply: (c, v) => (c.host = v), help: 'interface to listen on (default 0.0.0.0)' },
+  { flags: ['--grpc-port', '--grpc_port'], env: 'GENOME_SIDECAR_GRPC_PORT', apply: (c, v, k) => (c.grpcPort = int(v, k, 0)), help: 'gRPC port (default 8081; 0 = any)' },
+  { flags: ['--http-port', '--http_port'], env: 'GENOME_SIDECAR_HTTP_PORT', apply: (c, v, k) => (c.httpPort = int(v, k, -1)), help: 'REST port (default 8080; 0 = any; -1 = off)' },
+  {
+    flags: ['--model'],
+    env: 'GENOME_SIDECAR_MODEL',
+    apply: (c, v) => (c.models = [...(c.models ?? []), ...v.split(',').filter(Boolean).map((s) => modelSpecOf(s))]),
+    help: '[name=]path of a model file (.json/.ubj XGBoost, .txt LightGBM, .onnx) or Genome package dir; repeatable',
+  },
+  {
+    flags: ['--package', '--storage_uri', '--storage-uri'],
+    env: 'GENOME_SIDECAR_PACKAGE',
+    apply: (c, v) => (c.models = [...(c.models ?? []), modelSpecOf(v)]),
+    help: '[name=]dir of a Genome package (KServe: --storage_uri /mnt/models); repeatable',
+  },
+  { flags: ['--predictor-host', '--predictor_host'], env: 'GENOME_SIDECAR_PREDICTOR_HOST', apply: (c, v) => (remote(c).host = v), help: 'host:port of an Open Inference Protocol model server to explain remotely' },
+  {
+    flags: ['--predictor-protocol', '--predictor_protocol', '--protocol'],
+    env: 'GENOME_SIDECAR_PREDICTOR_PROTOCOL',
+    apply: (c, v) => {
+      if (v !== 'grpc-v2' && v !== 'v2') throw bad(`--predictor-protocol must be grpc-v2 or v2 (OIP REST), got "${v}"`);
+      remote(c).protocol = v;
+    },
+    help: 'grpc-v2 (default) or v2 (REST)',
+  },
+  { flags: ['--model-name', '--model_name'], env: 'GENOME_SIDECAR_MODEL_NAME', apply: (c, v) => (remote(c).name = v), help: 'name of the remote model (KServe passes the InferenceService name)' },
+  { flags: ['--remote-model-name'], env: 'GENOME_SIDECAR_REMOTE_MODEL_NAME', apply: (c, v) => (remote(c).remoteName = v), help: 'model name on the remote server if different from --model-name' },
+  { flags: ['--predictor-use-ssl', '--predictor_use_ssl'], env: 'GENOME_SIDECAR_PREDICTOR_USE_SSL', boolean: true, apply: (c, v, k) => (remote(c).useTls = bool(v, k)), help: 'talk TLS to the model server' },
+  {
+    flags: ['--predictor-timeout-ms'],
+    env: 'GENOME_SIDECAR_PREDICTOR_TIMEOUT_MS',
+    apply: (c, v, k) => (remote(c).timeoutMs = int(v, k, 1)),
+    help: 'deadline of each model-server request, ms (default 30000)',
+  },
+  { flags: ['--predictor_request_timeout_seconds'], apply: (c, v, k) => (remote(c).timeoutMs = int(v, k, 1) * 1000), help: 'KServe alias of --predictor-timeout-ms in seconds' },
+  { flags: ['--feature-names'], env: 'GENOME_SIDECAR_FEATURE_NAMES', apply: (c, v) => (remote(c).featureNames = v.split(',').map((s) => s.trim())), help: 'comma-separated feature names of the remote model (or of the --model files)' },
+  { flags: ['--background'], env: 'GENOME_SIDECAR_BACKGROUND', apply: (c, v) => (remote(c).backgroundPath = resolve(v)), help: 'CSV of background rows (header = feature names) for black-box methods and interventional TreeSHAP on the remote model (or the --model files)' },
+  { flags: ['--max-concurrency', '--workers'], env: 'GENOME_SIDECAR_MAX_CONCURRENCY', apply: (c, v, k) => (c.maxConcurrency = int(v, k, 1)), help: 'explain calls running at once (default 4)' },
+  { flags: ['--max-queue'], env: 'GENOME_SIDECAR_MAX_QUEUE', apply: (c, v, k) => (c.maxQueue = int(v, k, 0)), help: 'calls waiting before RESOURCE_EXHAUSTED (default 256)' },
+  { flags: ['--max-message-bytes'], env: 'GENOME_SIDECAR_MAX_MESSAGE_BYTES', apply: (c, v, k) => (c.maxMessageBytes = int(v, k, 1024)), help: 'largest gRPC message / REST body (default 16 MiB)' },
+  { flags: ['--max-rows'], env: 'GENOME_SIDECAR_MAX_ROWS', apply: (c, v, k) => (c.maxRows = int(v, k, 1)), help: 'largest rows per request (default 100000)' },
+  { flags: ['--chunk-rows'], env: 'GENOME_SIDECAR_CHUNK_ROWS', apply: (c, v, k) => (c.chunkRows = int(v, k, 1)), help: 'rows per internal chunk (default 256)' },
+  { flags: ['--stream-chunk-rows'], env: 'GENOME_SIDECAR_STREAM_CHUNK_ROWS', apply: (c, v, k) => (c.streamChunkRows = int(v, k, 1)), help: 'rows per ExplainStream message (default 64)' },
+  { flags: ['--default-deadline-ms'], env: 'GENOME_SIDECAR_DEFAULT_DEADLINE_MS', apply: (c, v, k) => (c.defaultDeadlineMs = int(v, k, 1)), help: 'deadline of calls without one (default 60000)' },
+  { flags: ['--shutdown-grace-ms'], env: 'GENOME_SIDECAR_SHUTDOWN_GRACE_MS', apply: (c, v, k) => (c.shutdownGraceMs = int(v, k, 0)), help: 'drain time after SIGTERM (default 30000)' },
+  { flags: ['--tls-cert'], env: 'GENOME_SIDECAR_TLS_CERT', apply: (c, v) => (tls(c).certFile = resolve(v)), help: 'server certificate (PEM); enables TLS on both ports' },
+  { flags: ['--tls-key'], env: 'GENOME_SIDECAR_TLS_KEY', apply: (c, v) => (tls(c).keyFile = resolve(v)), help: 'server private key (PEM)' },
+  { flags: ['--tls-ca'], env: 'GENOME_SIDECAR_TLS_CA', apply: (c, v) => (tls(c).caFile = resolve(v)), help: 'CA bundle for client certificates' },
+  { flags: ['--tls-require-client-cert'], env: 'GENOME_SIDECAR_TLS_REQUIRE_CLIENT_CERT', boolean: true, apply: (c, v, k) => (tls(c).requireClientCert = bool(v, k)), help: 'mTLS: reject clients without a certificate from --tls-ca' },
+  { flags: ['--auth-tokens-file'], env: 'GENOME_SIDECAR_AUTH_TOKENS_FILE', apply: (c, v) => (c.authTokens = readTokens(resolve(v))), help: 'JSON [{"token","models":["*"],"subject"?}]: turns bearer auth on' },
+  { flags: ['--log-level'], env: 'GENOME_SIDECAR_LOG_LEVEL', apply: (c, v) => (c.logLevel = v), help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  { flags: ['--proto-dir'], env: 'GENOME_SIDECAR_PROTO_DIR', apply: (c, v) => (c.protoDir = resolve(v)), help: 'directory with genome/explain/v1/explainer.proto (for reflection)' },
+];
+
+/** Flags KServe's controller passes that the sidecar does not need. */
+const IGNORED = new Set(['--enable_docs_url', '--enable_latency_logging', '--predictor_request_retries']);
+
+function parseFlags(argv: readonly string[]): { layer: Partial2; configFile?: string } {
+  const layer: Partial2 = {};
+  let configFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    let value: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      value = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    if (a === '--help' || a === '-h') throw new SidecarError('CONFIG', usage());
+    const opt = OPTIONS.find((o) => o.flags.includes(a));
+    if (!opt) {
+      if (IGNORED.has(a)) {
+        if (value === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
+        continue;
+      }
+      throw bad(`unknown option ${a}; run with --help for the list`);
+    }
+    if (value === undefined) {
+      if (opt.boolean && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) value = 'true';
+      else {
+        value = argv[++i];
+        if (value === undefined) throw bad(`${a} needs a value`);
+      }
+    }
+    if (a === '--config') configFile = resolve(value);
+    else opt.apply(layer, value, a);
+  }
+  return { layer, configFile };
+}
+
+function parseEnv(env: NodeJS.ProcessEnv): { layer: Partial2; configFile?: string } {
+  const layer: Partial2 = {};
+  for (const o of OPTIONS) {
+    if (!o.env || o.env === 'GENOME_SIDECAR_CONFIG') continue;
+    const v = env[o.env];
+    if (v !== undefined && v !== '') o.apply(layer, v, o.env);
+  }
+  const tokens = env.GENOME_SIDECAR_AUTH_TOKENS;
+  if (tokens) {
+    try {
+      layer.authTokens = JSON.parse(tokens) as TokenGrant[];
+    } catch {
+      throw bad('GENOME_SIDECAR_AUTH_TOKENS must be JSON: [{"token": "...", "models": ["*"]}]');
+    }
+  }
+  return { layer, configFile: env.GENOME_SIDECAR_CONFIG ? resolve(env.GENOME_SIDECAR_CONFIG) : undefined };
+}
+
+function parseFile(path: string): Partial2 {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw bad(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad(`config file ${path} must hold a JSON object`);
+  const known = new Set(Object.keys(defaultConfig()).concat(['tls', 'models']));
+  const unknown = Object.keys(raw).filter((k) => !known.has(k));
+  if (unknown.length) throw bad(`config file ${path}: unknown key(s) ${unknown.join(', ')}`);
+  const c = raw as Partial2;
+  const base = dirname(path);
+  // Relative paths in the file are relative to the file.
+  if (c.models) {
+    c.models = c.models.map((m) => {
+      const bg = m.kind !== 'package' && m.backgroundPath ? { backgroundPath: resolve(base, m.backgroundPath) } : {};
+      return m.kind === 'remote' ? { ...m, ...bg } : { ...m, path: resolve(base, m.path), ...bg };
+    });
+  }
+  if (c.tls) c.tls = { ...c.tls, certFile: resolve(base, c.tls.certFile), keyFile: resolve(base, c.tls.keyFile), ...(c.tls.caFile ? { caFile: resolve(base, c.tls.caFile) } : {}) };
+  if (c.protoDir) c.protoDir = resolve(base, c.protoDir);
+  return c;
+}
+
+function merge(into: SidecarConfig, layer: Partial2): void {
+  const { remote: r, tls: t, models, ...rest } = layer;
+  Object.assign(into, rest);
+  if (t) into.tls = { ...(into.tls ?? { certFile: '', keyFile: '' }), ...t };
+  const layerModels: ModelSpec[] = [...(models ?? [])];
+  if (r && !r.host && Object.keys(r).every((k) => k === 'featureNames' || k === 'backgroundPath')) {
+    // --feature-names / --background without a remote model: they apply to the model files of this layer.
+    const files = layerModels.filter((m) => m.kind === 'file');
+    if (files.length === 0) throw bad('--feature-names / --background need a --model file or --predictor-host in the same place (flags, env or file)');
+    for (const f of files) Object.assign(f, r);
+  } else if (r && Object.keys(r).length > 0) {
+    if (!r.host) throw bad('--predictor-host is required when other --predictor-* / --model-name options are given');
+    layerModels.push({ ...r, kind: 'remote', name: r.name ?? 'model', host: r.host, protocol: r.protocol ?? 'grpc-v2' });
+  }
+  if (layerModels.length > 0) into.models = layerModels;
+}
+
+/** Builds the configuration from argv and env (see the module doc for precedence). */
+export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): SidecarConfig {
+  const flags = parseFlags(argv);
+  const envs = parseEnv(env);
+  const config = defaultConfig();
+  const file = flags.configFile ?? envs.configFile;
+  if (file) merge(config, parseFile(file));
+  merge(config, envs.layer);
+  merge(config, flags.layer);
+  return validateConfig(config);
+}
+
+export function validateConfig(c: SidecarConfig): SidecarConfig {
+  if (c.tls && (!c.tls.certFile || !c.tls.keyFile)) throw bad('TLS needs both --tls-cert and --tls-key');
+  if (c.models.length === 0) c.models = [{ kind: 'package', path: DEFAULT_MODEL_DIR }];
+  return c;
+}
+
+export function usage(): string {
+  const lines = OPTIONS.map((o) => `  ${o.flags.join(', ')}${o.boolean ? '' : ' <value>'}\n      ${o.help}${o.env ? ` [env ${o.env}]` : ''}`);
+  return `genome-explainer-sidecar [options]\nPrecedence: flags > env > --config file > defaults.\n${lines.join('\n')}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Turns the inputs of a request (gRPC message or KServe V1 JSON) into dense data in the model's feature order,
+ * rejecting anything that does not fit with a message that says what to send instead.
+ */
+import type { explain as pb } from '@genome/proto';
+import { SidecarError } from '../errors.js';
+import type { ExplainData, ImageData, TabularData } from '../methods/types.js';
+import type { ModelDescription } from '../models/types.js';
+
+const bad = (msg: string) => new SidecarError('INVALID_REQUEST', msg);
+
+export interface InputLimits {
+  /** Maximum rows (texts, images) per request. */
+  maxRows: number;
+}
+
+/** Column permutation from request column order to model order (index into the request row per model feature). */
+function columnOrder(requestNames: readonly string[], model: ModelDescription): Int32Array | null {
+  if (requestNames.length === 0) return null;
+  const want = model.featureNames;
+  if (requestNames.length !== want.length) {
+    throw bad(`feature_names has ${requestNames.length} names; model "${model.name}" has ${want.length} features: ${want.join(', ')}`);
+  }
+  const pos = new Map<string, number>();
+  requestNames.forEach((n, i) => {
+    if (pos.has(n)) throw bad(`feature_names lists "${n}" twice`);
+    pos.set(n, i);
+  });
+  const order = new Int32Array(want.length);
+  let identity = true;
+  for (let f = 0; f < want.length; f++) {
+    const i = pos.get(want[f]!);
+    if (i === undefined) {
+      throw bad(`feature_names is missing "${want[f]}"; model "${model.name}" expects: ${want.join(', ')}`);
+    }
+    order[f] = i;
+    if (i !== f) identity = false;
+  }
+  return identity ? null : order;
+}
+
+function tabularFromFlat(
+  flat: ArrayLike<number>,
+  nRows: number,
+  order: Int32Array | null,
+  model: ModelDescription,
+): TabularData {
+  const nf = model.featureNames.length;
+  const rows = new Float64Array(nRows * nf);
+  for (let r = 0; r < nRows; r++) {
+    for (let f = 0; f < nf; f++) {
+      const v = flat[r * nf + (order ? order[f]! : f)];
+      if (typeof v !== 'number') throw bad(`row ${r}, column ${f}: expected a number, got ${JSON.stringify(v)}`);
+      rows[r * nf + f] = v;
+    }
+  }
+  return { kind: 'tabular', rows, nRows, nFeatures: nf };
+}
+
+function checkRowCount(n: number, limits: InputLimits, what: string): void {
+  if (n === 0) throw bad(`no ${what} to explain: send at least one`);
+  if (n > limits.maxRows) {
+    throw bad(`${n} ${what} in one request; the limit is ${limits.maxRows}: split the request or use ExplainStream`);
+  }
+}
+
+/** Decodes the `input` oneof of an ExplainRequest. */
+export function dataFromRequest(req: pb.ExplainRequest, model: ModelDescription, limits: InputLimits): ExplainData {
+  const set = [req.tabular, req.text, req.image].filter((x) => x !== undefined).length;
+  if (set === 0) throw bad('the request has no input: set one of tabular, text or image');
+  if (set > 1) throw bad('set exactly one of tabular, text or image');
+  if (req.tabular) {
+    if (model.kind !== 'tabular') throw bad(`model "${model.name}" takes ${model.kind} input, not tabular rows`);
+    const t = req.tabular;
+    const nf = model.featureNames.length;
+    const order = columnOrder(t.featureNames, model);
+    if (t.rows.length > 0 && t.values.length > 0) throw bad('set either tabular.rows or tabular.values, not both');
+    if (t.values.length > 0) {
+      if (t.values.length % nf !== 0) {
+        throw bad(`tabular.values has ${t.values.length} numbers, not a multiple of the model's ${nf} features (${model.featureNames.join(', ')})`);
+      }
+      const n = t.values.length / nf;
+      checkRowCount(n, limits, 'rows');
+      return tabularFromFlat(t.values, n, order, model);
+    }
+    checkRowCount(t.rows.length, limits, 'rows');
+    const flat = new Float64Array(t.rows.length * nf);
+    t.rows.forEach((row, r) => {
+      if (row.values.length !== nf) {
+        throw bad(`row ${r} has ${row.values.length} values; model "${model.name}" expects ${nf}: ${model.featureNames.join(', ')}`);
+      }
+      flat.set(row.values, r * nf);
+    });
+    return tabularFromFlat(flat, t.rows.length, order, model);
+  }
+  if (req.text) {
+    if (model.kind !== 'text') throw bad(`model "${model.name}" takes ${model.kind} input, not text`);
+    checkRowCount(req.text.texts.length, limits, 'texts');
+    return { kind: 'text', texts: req.text.texts };
+  }
+  const img = req.image!;
+  if (model.kind !== 'image') throw bad(`model "${model.name}" takes ${model.kind} input, not images`);
+  if (img.encoded !== undefined) {
+    throw new SidecarError(
+      'NOT_IMPLEMENTED',
+      'encoded image bytes are not decoded by this server build yet; send image.tensor (float pixels preprocessed for the model)',
+    );
+  }
+  const tensor = img.tensor;
+  if (!tensor) throw bad('image has neither encoded bytes nor a tensor');
+  return imageData(tensor.shape, tensor.values, img.layout, model, limits);
+}
+
+export function imageData(
+  shape: readonly number[],
+  values: ArrayLike<number>,
+  layoutIn: string,
+  model: ModelDescription,
+  limits: InputLimits,
+): ImageData {
+  const layout = (layoutIn || 'NCHW').toUpperCase();
+  if (layout !== 'NCHW' && layout !== 'NHWC') throw bad(`image.layout must be NCHW or NHWC, got "${layoutIn}"`);
+  if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw bad(`image.tensor.shape must be 4 positive dimensions (batch first), got [${shape.join(', ')}]`);
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (values.length !== n) throw bad(`image.tensor has ${values.length} values; shape [${shape.join(', ')}] needs ${n}`);
+  const want = model.inputShape;
+  if (want.length === 4) {
+    for (let d = 1; d < 4; d++) {
+      if (want[d]! > 0 && want[d] !== shape[d]) {
+        throw bad(`image.tensor.shape [${shape.join(', ')}] does not fit model "${model.name}" input [${want.join(', ')}]`);
+      }
+    }
+  }
+  checkRowCount(shape[0]!, limits, 'images');
+  return { kind: 'image', pixels: Float32Array.from(values), shape: [...shape], layout };
+}
+
+/**
+ * KServe V1 `instances`: arrays of numbers in the model's feature order, objects keyed by feature name, strings
+ * (text models) or `{"b64": ...}`-free image tensors as nested arrays `[C][H][W]` are not accepted (use gRPC).
+ */
+export function dataFromInstances(instances: unknown, model: ModelDescription, limits: InputLimits): ExplainData {
+  if (!Array.isArray(instances)) throw bad('"instances" must be an array of rows');
+  checkRowCount(instances.length, limits, 'instances');
+  if (model.kind === 'text') {
+    const texts = instances.map((x, i) => {
+      if (typeof x !== 'string') throw bad(`instances[${i}] must be a string for text model "${model.name}"`);
+      return x;
+    });
+    return { kind: 'text', texts };
+  }
+  if (model.kind === 'image') {
+    throw bad(`model "${model.name}" takes images: use the gRPC Explain call with image.tensor`);
+  }
+  const names = model.featureNames;
+  const nf = names.length;
+  const flat = new Float64Array(instances.length * nf);
+  instances.forEach((row: unknown, r) => {
+    if (Array.isArray(row)) {
+      if (row.length !== nf) throw bad(`instances[${r}] has ${row.length} values; model "${model.name}" expects ${nf}: ${names.join(', ')}`);
+      for (let f = 0; f < nf; f++) flat[r * nf + f] = numberOf(row[f], r, names[f]!);
+    } else if (row !== null && typeof row === 'object') {
+      const obj = row as Record<string, unknown>;
+      for (const k of Object.keys(obj)) {
+        if (!names.includes(k)) throw bad(`instances[${r}] has unknown feature "${k}"; model "${model.name}" expects: ${names.join(', ')}`);
+      }
+      for (let f = 0; f < nf; f++) {
+        if (!(names[f]! in obj)) throw bad(`instances[${r}] is missing feature "${names[f]}" (use null for a missing value)`);
+        flat[r * nf + f] = numberOf(obj[names[f]!], r, names[f]!);
+      }
+    } else {
+      throw bad(`instances[${r}] must be an array of numbers or an object keyed by feature name`);
+    }
+  });
+  return { kind: 'tabular', rows: flat, nRows: instances.length, nFeatures: nf };
+}
+
+function numberOf(v: unknown, r: number, feature: string): number {
+  if (v === null || v === 'NaN') return Number.NaN;
+  if (typeof v !== 'number') throw bad(`instances[${r}].${feature} must be a number or null, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Rows in `data`. */
+export function rowCount(data: ExplainData): number {
+  return data.kind === 'tabular' ? data.nRows : data.kind === 'text' ? data.texts.length : data.shape[0]!;
+}
+
+/** Rows [from, to) of `data` (views, no copies for tabular and image data). */
+export function sliceData(data: ExplainData, from: number, to: number): ExplainData {
+  if (data.kind === 'tabular') {
+    return { kind: 'tabular', rows: data.rows.subarray(from * data.nFeatures, to * data.nFeatures), nRows: to - from, nFeatures: data.nFeatures };
+  }
+  if (data.kind === 'text') return { kind: 'text', texts: data.texts.slice(from, to) };
+  const per = data.shape.slice(1).reduce((a, b) => a * b, 1);
+  return { kind: 'image', pixels: data.pixels.subarray(from * per, to * per), shape: [to - from, ...data.shape.slice(1)], layout: data.layout };
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * CLI entry: `genome-explainer-sidecar [flags]` (see --help). Starts the sidecar, prints how to call it, and
+ * drains gracefully on SIGTERM/SIGINT (a second signal exits at once).
+ */
+import { loadConfig, usage } from './config.js';
+import { SidecarError } from './errors.js';
+import { startSidecar, type Sidecar } from './sidecar.js';
+
+function example(s: Sidecar): string {
+  const m = s.models.list()[0]!;
+  const d = m.description;
+  const host = s.config.host === '0.0.0.0' || s.config.host === '::' ? 'localhost' : s.config.host;
+  const row = m.background && m.background.rows > 0 ? Array.from(m.background.data.subarray(0, d.featureNames.length), (v) => (Number.isNaN(v) ? 0 : +v.toFixed(4))) : d.featureNames.map(() => 0);
+  const tls = s.config.tls ? ' (TLS on: add -cacert/--cacert and https)' : '';
+  const grpcBody = JSON.stringify({ model: { name: d.name }, method_name: s.methods.applicable(m)[0] ?? '', tabular: { rows: [{ values: row }] } });
+  const lines = [
+    '',
+    `Genome explainer sidecar is up${tls}. Model "${d.name}" (${d.format}, ${d.featureNames.length} features: ${d.featureNames.join(', ')}); methods: ${s.methods.applicable(m).join(', ')}`,
+    '',
+    'gRPC (reflection is on, so grpcurl needs no .proto):',
+    `  grpcurl -plaintext ${host}:${s.grpcPort} list`,
+    `  grpcurl -plaintext -d '${grpcBody}' ${host}:${s.grpcPort} genome.explain.v1.Explainer/Explain`,
+    `  grpcurl -plaintext ${host}:${s.grpcPort} grpc.health.v1.Health/Check`,
+  ];
+  if (s.httpPort >= 0) {
+    lines.push(
+      '',
+      'REST (KServe V1 explain protocol):',
+      `  curl -s -X POST http://${host}:${s.httpPort}/v1/models/${d.name}:explain -H 'content-type: application/json' -d '${JSON.stringify({ instances: [row] })}'`,
+      `  curl -s http://${host}:${s.httpPort}/v2/health/ready -o /dev/null -w '%{http_code}\\n'`,
+      `  curl -s http://${host}:${s.httpPort}/metrics | grep genome_sidecar_requests_total`,
+    );
+  }
+  lines.push('', 'Stop with Ctrl-C (SIGINT) or SIGTERM: in-flight calls drain first.', '');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  let sidecar: Sidecar;
+  try {
+    sidecar = await startSidecar(loadConfig());
+  } catch (err) {
+    if (err instanceof SidecarError && err.message.startsWith('genome-explainer-sidecar [options]')) {
+      process.stdout.write(`${usage()}\n`);
+      process.exit(0);
+    }
+    process.stderr.write(`genome-explainer-sidecar: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(example(sidecar));
+  let signals = 0;
+  const stop = (sig: string) => {
+    if (++signals > 1) {
+      sidecar.logger.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    sidecar.logger.info({ signal: sig }, 'signal received');
+    sidecar.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        sidecar.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

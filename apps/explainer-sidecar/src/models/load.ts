@@ -1,0 +1,157 @@
+/**
+ * Loads a configured model (file, Genome package directory, or remote Open Inference Protocol server) into a
+ * LoadedModel, through the registry's (ref, version, sha256) cache.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import {
+  decodeOnnxModel,
+  loadOnnxTreeEnsemble,
+  onnxPredictor,
+  remotePredictor,
+  treePredictor,
+  withCovers,
+  type AnyPredictor,
+  type TreeEnsemble,
+} from '@genome/model-format';
+import { SidecarError } from '../errors.js';
+import { readBackgroundCsv } from './background.js';
+import type { ModelRegistry } from './registry.js';
+import type { LoadedModel, ModelDescription, ModelSpec } from './types.js';
+import { sha256 } from './hash.js';
+import { loadPackageModel } from './package.js';
+import { parseTreeFile } from './tree-file.js';
+
+
+function stem(path: string): string {
+  return basename(path).replace(/\.(json|ubj|txt|model|onnx)$/i, '').replace(/[^A-Za-z0-9_-]/g, '-');
+}
+
+function treeModel(name: string, version: string, hash: string, source: string, format: string, ensemble: TreeEnsemble, predictor: AnyPredictor | undefined, extra: Partial<LoadedModel> = {}): LoadedModel {
+  const p = predictor ?? treePredictor(ensemble);
+  const description: ModelDescription = {
+    name,
+    version,
+    sha256: hash,
+    source,
+    format,
+    kind: 'tabular',
+    featureNames: [...ensemble.featureNames],
+    outputNames: [...(p.outputNames ?? ensemble.outputNames)],
+    outputSpace: p.outputSpace,
+    description: `${ensemble.nTrees}-tree ${ensemble.source.format} ensemble${ensemble.source.objective ? ` (${ensemble.source.objective})` : ''}`,
+    inputShape: [],
+  };
+  return { description, ensemble, predictor: p, close: async () => p.close?.(), ...extra };
+}
+
+/** Applies --feature-names and --background to a tree model loaded from a file. */
+function withFileExtras(m: LoadedModel, spec: Extract<ModelSpec, { kind: 'file' }>): LoadedModel {
+  let ensemble = m.ensemble!;
+  const d = { ...m.description };
+  if (spec.featureNames) {
+    if (spec.featureNames.length !== ensemble.nFeatures) {
+      throw new SidecarError('CONFIG', `model ${spec.path} has ${ensemble.nFeatures} features but ${spec.featureNames.length} feature names were given`);
+    }
+    ensemble = { ...ensemble, featureNames: [...spec.featureNames] };
+    d.featureNames = [...spec.featureNames];
+  }
+  let background: LoadedModel['background'];
+  if (spec.backgroundPath) {
+    const bg = readBackgroundCsv(spec.backgroundPath, d.featureNames);
+    background = { data: bg.data, rows: bg.rows };
+    // Covers from the background rows (the count reaching each node) for formats that store none.
+    if (!ensemble.hasCovers) ensemble = withCovers(ensemble, bg.data, bg.rows);
+  }
+  const predictor = ensemble === m.ensemble ? m.predictor : treePredictor(ensemble);
+  return { ...m, description: d, ensemble, predictor, ...(background ? { background } : {}) };
+}
+
+async function loadFile(spec: Extract<ModelSpec, { kind: 'file' }>, registry: ModelRegistry): Promise<LoadedModel> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(spec.path);
+  } catch (err) {
+    throw new SidecarError('CONFIG', `cannot read model file ${spec.path}: ${(err as Error).message}`, { cause: err });
+  }
+  const hash = sha256(bytes);
+  const version = spec.version ?? hash.slice(0, 12);
+  const name = spec.name ?? stem(spec.path);
+  const ref = `${spec.path}|${spec.featureNames?.join(',') ?? ''}|${spec.backgroundPath ?? ''}`;
+  return registry.loadCached({ ref, version, sha256: hash }, async () => {
+    const ext = extname(spec.path).toLowerCase();
+    if (ext === '.onnx') {
+      const onnx = decodeOnnxModel(bytes);
+      const isTree = onnx.graph.nodes.some((n) => n.domain === 'ai.onnx.ml' && /^TreeEnsemble/.test(n.opType));
+      if (isTree) {
+        const ensemble = loadOnnxTreeEnsemble(onnx);
+        return withFileExtras(treeModel(name, version, hash, spec.path, 'onnx-ml', ensemble, undefined), spec);
+      }
+      const input = onnx.graph.inputs[0];
+      const rank = input && input.type.kind === 'tensor' ? (input.type.shape?.length ?? 0) : 0;
+      const kind = rank === 4 ? 'image' : 'tabular';
+      const p = kind === 'image' ? await onnxPredictor(bytes, { kind: 'image' }) : await onnxPredictor(bytes);
+      const description: ModelDescription = {
+        name,
+        version,
+        sha256: hash,
+        source: spec.path,
+        format: 'onnx',
+        kind,
+        featureNames: p.kind === 'tabular' ? Array.from({ length: p.nFeatures }, (_, i) => `f${i}`) : [],
+        outputNames: [...p.outputNames],
+        outputSpace: p.outputSpace,
+        description: `ONNX model (${onnx.producerName || 'unknown producer'})`,
+        inputShape: p.kind === 'image' ? [...p.inputShape] : [],
+      };
+      return { description, predictor: p, extras: { onnxBytes: bytes }, close: async () => p.close?.() };
+    }
+    const { ensemble, format } = parseTreeFile(bytes, spec.path);
+    return withFileExtras(treeModel(name, version, hash, spec.path, format, ensemble, undefined), spec);
+  });
+}
+
+async function loadRemote(spec: Extract<ModelSpec, { kind: 'remote' }>, registry: ModelRegistry): Promise<LoadedModel> {
+  const protocol = spec.protocol === 'v2' ? 'rest' : 'grpc';
+  const url = protocol === 'rest' && !/^https?:\/\//.test(spec.host) ? `${spec.useTls ? 'https' : 'http'}://${spec.host}` : protocol === 'grpc' && spec.useTls && !spec.host.startsWith('grpcs://') ? `grpcs://${spec.host}` : spec.host;
+  const remoteName = spec.remoteName ?? spec.name;
+  const ref = `oip+${protocol}://${spec.host}/${remoteName}`;
+  return registry.loadCached({ ref, version: spec.version ?? '', sha256: '' }, async () => {
+    const bg = spec.backgroundPath ? readBackgroundCsv(spec.backgroundPath, spec.featureNames) : undefined;
+    const featureNames = spec.featureNames ?? bg?.names;
+    const p = await remotePredictor({
+      protocol,
+      url,
+      model: remoteName,
+      ...(spec.version ? { version: spec.version } : {}),
+      ...(featureNames ? { nFeatures: featureNames.length } : {}),
+      ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}),
+    });
+    const names = featureNames ?? Array.from({ length: p.nFeatures }, (_, i) => `f${i}`);
+    if (names.length !== p.nFeatures) {
+      throw new SidecarError('CONFIG', `remote model "${remoteName}" takes ${p.nFeatures} features but ${names.length} feature names were given`);
+    }
+    const description: ModelDescription = {
+      name: spec.name,
+      version: spec.version ?? '',
+      sha256: '',
+      source: ref,
+      format: 'oip',
+      kind: 'tabular',
+      featureNames: names,
+      outputNames: [...p.outputNames],
+      outputSpace: p.outputSpace,
+      description: `remote model "${remoteName}" at ${spec.host} (Open Inference Protocol, ${protocol})`,
+      inputShape: [],
+    };
+    return { description, predictor: p, ...(bg ? { background: { data: bg.data, rows: bg.rows } } : {}), close: async () => p.close?.() };
+  });
+}
+
+/** Loads one configured model. */
+export async function loadModel(spec: ModelSpec, registry: ModelRegistry): Promise<LoadedModel> {
+  const m = spec.kind === 'file' ? await loadFile(spec, registry) : spec.kind === 'package' ? await loadPackageModel(spec, registry) : await loadRemote(spec, registry);
+  // A cache hit may carry the name of the first spec that loaded the same bytes: serve it under this spec's name.
+  const name = spec.name ?? (spec.kind === 'file' ? stem(spec.path) : m.description.name);
+  return name === m.description.name ? m : { ...m, description: { ...m.description, name } };
+}

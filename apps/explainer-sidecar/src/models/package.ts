@@ -1,0 +1,72 @@
+/**
+ * Genome package directories (genome.json + artifacts) -> LoadedModel. Tree models are served from the tree IR
+ * (TreeSHAP, and a pure-JS predictor for black-box methods); other models through their runtime. The version is
+ * the manifest's, the checksum is over the model artifact's bytes.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadGenomePackage, ModelFormatError, withCovers, type OpenedGenomeModel } from '@genome/model-format';
+import { sha256 } from './hash.js';
+import type { ModelRegistry } from './registry.js';
+import type { LoadedModel, ModelDescription, ModelSpec } from './types.js';
+
+export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package' }>, registry: ModelRegistry): Promise<LoadedModel> {
+  const pkg = await loadGenomePackage(spec.path);
+  const m = pkg.manifest;
+  const artifact = m.artifacts?.model ? await readFile(pkg.resolve(m.artifacts.model)) : Buffer.from(JSON.stringify(m.remote ?? {}));
+  const hash = sha256(artifact);
+  const version = spec.version ?? m.version;
+  const loaded = await registry.loadCached({ ref: pkg.root, version, sha256: hash }, async () => {
+    let opened: OpenedGenomeModel;
+    try {
+      opened = await pkg.open({ engine: 'tree' });
+    } catch (err) {
+      if (!(err instanceof ModelFormatError) || (err.code !== 'UNSUPPORTED' && err.code !== 'INVALID_MODEL')) throw err;
+      opened = await pkg.open({ engine: 'auto' });
+    }
+    const bg = await pkg.background();
+    const limit = m.explainer?.background?.rows;
+    const bgRows = bg ? Math.min(bg.nRows, limit ?? bg.nRows) : 0;
+    const featureNames = m.input.features?.map((f) => f.name) ?? bg?.featureNames ?? [];
+    const background = bg && bgRows > 0 ? { data: bg.rows.subarray(0, bgRows * bg.featureNames.length), rows: bgRows } : undefined;
+    let ensemble = opened.tree;
+    // The manifest names features and outputs; formats like ONNX do not.
+    const named = m.output.names ?? m.output.classes;
+    let p = opened.predictor;
+    if (named && named.length === p.outputNames.length && named.some((n, i) => n !== p.outputNames[i])) {
+      // Same predictor, renamed outputs (prototype delegation keeps its methods and state).
+      p = Object.create(p, { outputNames: { value: [...named], enumerable: true } }) as typeof p;
+    }
+    if (ensemble && featureNames.length === ensemble.nFeatures) {
+      const outputNames = named && named.length === ensemble.nOutputs ? [...named] : [...ensemble.outputNames];
+      ensemble = { ...ensemble, featureNames: [...featureNames], outputNames };
+    }
+    // Formats without node covers (ONNX) get them from the background rows, so path-dependent TreeSHAP works.
+    if (ensemble && !ensemble.hasCovers && background) ensemble = withCovers(ensemble, background.data, background.rows);
+    const description: ModelDescription = {
+      name: spec.name ?? m.name,
+      version,
+      sha256: hash,
+      source: pkg.root,
+      format: `genome-package/${m.framework}`,
+      kind: m.input.modality,
+      featureNames,
+      outputNames: [...p.outputNames],
+      outputSpace: p.outputSpace,
+      description: m.description ?? '',
+      inputShape: p.kind === 'image' ? [...p.inputShape] : [],
+    };
+    const defaults = m.explainer?.default;
+    return {
+      description,
+      ...(ensemble ? { ensemble } : {}),
+      predictor: p,
+      ...(background ? { background } : {}),
+      extras: { manifest: m, defaultMethod: defaults, methodParameters: m.explainer?.methods ?? {} },
+      close: async () => {
+        await p.close?.();
+        await pkg.close();
+      },
+    };
+  });
+  return loaded;
+}

@@ -1,0 +1,67 @@
+/** What the sidecar keeps for a loaded model: its description plus the forms explainers need. */
+import type { AnyPredictor, OutputSpace, TreeEnsemble } from '@genome/model-format';
+
+export type InputKind = 'tabular' | 'text' | 'image';
+
+/** Description served by ListModels/DescribeModel and `GET /v1/models/{name}`. */
+export interface ModelDescription {
+  name: string;
+  version: string;
+  /** SHA-256 (hex) of the model bytes; '' for remote models. */
+  sha256: string;
+  source: string;
+  format: string;
+  kind: InputKind;
+  featureNames: string[];
+  outputNames: string[];
+  outputSpace: OutputSpace;
+  description: string;
+  /** Image models: input shape, batch first. */
+  inputShape: number[];
+}
+
+/** A loaded model. Created once per (ref, version, sha256) and shared by all calls. */
+export interface LoadedModel {
+  readonly description: ModelDescription;
+  /** The tree IR when the model is a tree ensemble (enables tree_shap). */
+  readonly ensemble?: TreeEnsemble;
+  /** A predictor for black-box methods (kernel_shap, lime, anchors, gradcam, ...). */
+  readonly predictor?: AnyPredictor;
+  /** Background rows for methods that need a reference distribution (row-major, featureNames.length columns). */
+  readonly background?: { readonly data: Float64Array; readonly rows: number };
+  /** Extra lib-specific handles (e.g. a linear model, an ONNX session for Grad-CAM), keyed by name. */
+  readonly extras?: Readonly<Record<string, unknown>>;
+  /** Releases native sessions and connections. */
+  close(): Promise<void>;
+}
+
+/** How a model is configured: one of a file, a Genome package directory or a remote Open Inference Protocol server. */
+export type ModelSpec =
+  | {
+      name?: string;
+      kind: 'file';
+      path: string;
+      version?: string;
+      /** Feature names when the file has none (ONNX) or to rename them. */
+      featureNames?: string[];
+      /** CSV of background rows (header = feature names): enables black-box methods and interventional TreeSHAP, and gives cover-less trees (ONNX) their covers. */
+      backgroundPath?: string;
+    }
+  | { name?: string; kind: 'package'; path: string; version?: string }
+  | {
+      name: string;
+      kind: 'remote';
+      /** host:port of the model server (KServe's --predictor_host). */
+      host: string;
+      /** grpc-v2 (OIP gRPC) or v2 (OIP REST). */
+      protocol: 'grpc-v2' | 'v2';
+      /** Name of the model on the remote server (defaults to `name`). */
+      remoteName?: string;
+      version?: string;
+      useTls?: boolean;
+      timeoutMs?: number;
+      /** Feature names when the server's metadata does not say them. */
+      featureNames?: string[];
+      /** CSV (header + numeric rows) with background rows for black-box methods. */
+      backgroundPath?: string;
+    };

@@ -1,0 +1,123 @@
+// Sidecar benchmark: p50/p99 latency and throughput of a one-row TreeSHAP Explain over gRPC at concurrency 1, 16
+// and 64, against the same explainTree call in-process; then memory of the sidecar while 200 ExplainStream calls
+// run at once. The sidecar runs as a child process (the real CLI), the client here.
+// Run: node --import=tsx --conditions=@genome/source benchmarks/sidecar.bench.ts [--quick]
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import { loadGenomePackage, withCovers } from '@genome/model-format';
+import { explain } from '@genome/proto';
+import { explainTree } from '@genome/shap';
+
+const root = join(import.meta.dirname, '..');
+const pkgDir = join(root, 'examples/packages/california-housing-rf');
+const quick = process.argv.includes('--quick');
+const N = quick ? 300 : 2000;
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  // The model, loaded the way the sidecar loads it (tree IR + covers from the package's background rows).
+  const pkg = await loadGenomePackage(pkgDir);
+  const opened = await pkg.open({ engine: 'tree' });
+  const bg = (await pkg.background())!;
+  const bgRows = Math.min(bg.nRows, pkg.manifest.explainer?.background?.rows ?? bg.nRows);
+  const F = bg.featureNames.length;
+  const bgData = bg.rows.subarray(0, bgRows * F);
+  const tree = withCovers(opened.tree!, bgData, bgRows);
+  const row = Array.from(bg.rows.subarray(0, F));
+  const rows: number[][] = Array.from({ length: 64 }, (_, i) => Array.from(bg.rows.subarray((i % bg.nRows) * F, (i % bg.nRows + 1) * F)));
+  const method = pkg.manifest.explainer?.default === 'tree_shap.interventional' ? 'interventional' : 'path_dependent';
+  const opts = method === 'interventional' ? { method, background: bgData } as const : { method } as const;
+  console.log(`model: ${pkg.manifest.name} — ${tree.nTrees} trees, ${tree.featureNames.length} features, max depth ${Math.max(...tree.treeDepth)}; TreeSHAP ${method} (${method === 'interventional' ? `${bgRows} background rows` : 'covers'}); ${N} calls per setting, 1 row per call`);
+
+  // In-process baseline.
+  for (let i = 0; i < 50; i++) await explainTree(tree, [row], opts);
+  const inproc: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const a = performance.now();
+    await explainTree(tree, [rows[i % rows.length]!], opts);
+    inproc.push(performance.now() - a);
+  }
+  const inprocWall = performance.now() - t0;
+  inproc.sort((a, b) => a - b);
+
+  // The sidecar as a child process.
+  const child = spawn(process.execPath, ['--import=tsx', '--conditions=@genome/source', join(root, 'apps/explainer-sidecar/src/main.ts'), '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--max-queue', '10000', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GENOME_SIDECAR_LOG_LEVEL: 'info' } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  while (!out.includes('"sidecar listening"')) await new Promise((r) => setTimeout(r, 50));
+  const info = JSON.parse(out.split('\n').find((l) => l.includes('"sidecar listening"'))!) as { grpcPort: number; httpPort: number };
+  const c = new explain.ExplainerClient(`127.0.0.1:${info.grpcPort}`, credentials.createInsecure());
+  const req = (r: number[]) => explain.ExplainRequest.fromPartial({ methodName: 'tree_shap', tabular: { rows: [{ values: r }] } });
+  const call = (r: number[]) => new Promise<void>((res, rej) => c.explain(req(r), (e) => (e ? rej(e) : res())));
+  for (let i = 0; i < 100; i++) await call(row);
+
+  const table: Record<string, string | number>[] = [];
+  table.push({ setting: 'in-process explainTree', concurrency: 1, 'p50 ms': +pct(inproc, 50).toFixed(3), 'p99 ms': +pct(inproc, 99).toFixed(3), 'calls/s': Math.round(N / (inprocWall / 1000)), 'p50 overhead ms': 0 });
+  for (const conc of [1, 16, 64]) {
+    const lat: number[] = [];
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: conc }, async () => {
+        while (next < N) {
+          const i = next++;
+          const a = performance.now();
+          await call(rows[i % rows.length]!);
+          lat.push(performance.now() - a);
+        }
+      }),
+    );
+    const wall = performance.now() - start;
+    lat.sort((a, b) => a - b);
+    table.push({ setting: 'sidecar gRPC Explain', concurrency: conc, 'p50 ms': +pct(lat, 50).toFixed(3), 'p99 ms': +pct(lat, 99).toFixed(3), 'calls/s': Math.round(N / (wall / 1000)), 'p50 overhead ms': +(pct(lat, 50) - pct(inproc, 50)).toFixed(3) });
+  }
+  console.table(table);
+
+  // Memory with 200 concurrent streams (each 256 rows in chunks of 16), sampled from the sidecar's /metrics.
+  const metric = async (name: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${info.httpPort}/metrics`)).text();
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+  const before = { rss: await metric('genome_sidecar_process_resident_memory_bytes'), heap: await metric('genome_sidecar_nodejs_heap_size_used_bytes') };
+  let peakRss = before.rss;
+  let peakHeap = before.heap;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      peakRss = Math.max(peakRss, await metric('genome_sidecar_process_resident_memory_bytes'));
+      peakHeap = Math.max(peakHeap, await metric('genome_sidecar_nodejs_heap_size_used_bytes'));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  const streamRows = Array.from({ length: 256 }, (_, i) => ({ values: rows[i % rows.length]! }));
+  const s0 = performance.now();
+  let messages = 0;
+  await Promise.all(
+    Array.from({ length: 200 }, () =>
+      new Promise<void>((res, rej) => {
+        const s = c.explainStream({ request: explain.ExplainRequest.fromPartial({ methodName: 'tree_shap', tabular: { rows: streamRows } }), chunkSize: 16 });
+        s.on('data', () => messages++);
+        s.on('error', rej);
+        s.on('end', () => res());
+      }),
+    ),
+  );
+  const streamMs = performance.now() - s0;
+  running = false;
+  await sampler;
+  const mb = (b: number) => +(b / 2 ** 20).toFixed(1);
+  console.table([
+    { what: '200 concurrent ExplainStream (256 rows each, chunks of 16)', 'rows explained': 200 * 256, messages, 'wall s': +(streamMs / 1000).toFixed(2), 'rows/s': Math.round((200 * 256) / (streamMs / 1000)), 'RSS before MiB': mb(before.rss), 'RSS peak MiB': mb(peakRss), 'heap before MiB': mb(before.heap), 'heap peak MiB': mb(peakHeap) },
+  ]);
+  c.close();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  await pkg.close();
+}
+
+await main();

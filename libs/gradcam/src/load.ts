@@ -1,0 +1,40 @@
+/** Loads an ONNX or TF.js image model as a {@link CamModel}. */
+import type { GraphModel, LayersModel } from '@tensorflow/tfjs';
+import type { CamModel } from './cam-model.js';
+import { GradCamError } from './errors.js';
+import { OnnxCamModel } from './onnx/onnx-cam-model.js';
+import { loadTfjsCamModel } from './tfjs/tfjs-cam-model.js';
+import type { TfBackendName } from './tfjs/runtime.js';
+
+export interface LoadCamOptions {
+  /** The explained layer: ONNX tensor name, TF.js LayersModel layer name, or GraphModel node name. Default: the input of the first global pooling / flatten. */
+  target?: string;
+  /** ONNX graph output or TF.js GraphModel node to explain (default the model output). */
+  output?: string;
+  /** ONNX only: input layout override. */
+  layout?: 'NCHW' | 'NHWC';
+  /** TF.js backend (default 'auto': tfjs-node > wasm > cpu). */
+  tfBackend?: TfBackendName;
+  /** ONNX only: onnxruntime session options. */
+  sessionOptions?: Record<string, unknown>;
+}
+
+/**
+ * `src`: path of a `.onnx` file or its bytes, path of a TF.js `model.json`, or a loaded TF.js LayersModel /
+ * GraphModel. Runtimes (onnxruntime-node, @tensorflow/tfjs) are imported at this first call.
+ */
+export async function loadCamModel(src: string | Uint8Array | LayersModel | GraphModel, options: LoadCamOptions = {}): Promise<CamModel> {
+  if (src instanceof Uint8Array || (typeof src === 'string' && /\.onnx$/i.test(src))) {
+    return OnnxCamModel.load(src, {
+      targetTensor: options.target,
+      outputName: options.output,
+      layout: options.layout,
+      tfBackend: options.tfBackend,
+      sessionOptions: options.sessionOptions,
+    });
+  }
+  if (typeof src === 'string' && !/\.json$/i.test(src)) {
+    throw new GradCamError('INVALID_INPUT', `Unknown model file '${src}': pass a .onnx file or a TF.js model.json.`);
+  }
+  return loadTfjsCamModel(src as string | LayersModel | GraphModel, { targetLayer: options.target, outputNode: options.output, tfBackend: options.tfBackend });
+}

@@ -1,0 +1,265 @@
+/**
+ * CAM model over an ONNX file: onnxruntime-node runs the body (the graph, with the target tensor and any other
+ * tensors the head reads exposed as extra outputs), and the head (target -> output) is translated into TF.js ops
+ * for exact gradients. Forward-only methods run entirely on onnxruntime (the head is cut out as its own
+ * ONNX model for Ablation-CAM), so they work on any ONNX model.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Tensor } from '@tensorflow/tfjs';
+import type { BodyResult, CamModel, ResolvedTarget } from '../cam-model.js';
+import { GradCamError } from '../errors.js';
+import { targetScores } from '../targets-tf.js';
+import { withKernelFallback } from '../tfjs/fallback.js';
+import { loadTf, type Tf, type TfBackendName } from '../tfjs/runtime.js';
+import { HeadRunner, lastConvLike, planHead, type HeadPlan } from './head.js';
+import { decodeOnnx, feedInputs, OnnxType, type OnnxModel } from './model.js';
+import { loadOrt, type Ort } from './runtime.js';
+import { subModel, withExtraOutputs } from './surgery.js';
+import { SUPPORTED_ONNX_OPS } from './tf-ops.js';
+
+export interface OnnxCamOptions {
+  /** ONNX tensor whose activations are explained (a node output, e.g. '/layer4/Relu_output_0'). Default: the input of the first pooling/flatten node on the way to the output. */
+  targetTensor?: string;
+  /** Graph output to explain (default: the first graph output). */
+  outputName?: string;
+  /** Input layout; default guessed from the input shape (channels of 1, 3 or 4 second -> NCHW). */
+  layout?: 'NCHW' | 'NHWC';
+  /** TF.js backend for the gradient head (default 'auto'). */
+  tfBackend?: TfBackendName;
+  /** onnxruntime session options (executionProviders, intraOpNumThreads, ...). */
+  sessionOptions?: Record<string, unknown>;
+}
+
+interface External {
+  data: Float32Array | Int32Array;
+  dims: number[];
+}
+interface OnnxState {
+  externals: Map<string, External>;
+}
+
+type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+export class OnnxCamModel implements CamModel {
+  readonly kind = 'onnx' as const;
+  readonly gradientError?: GradCamError;
+  private tf?: Tf;
+  private runner?: HeadRunner;
+  private headSession?: Promise<Session>;
+  private readonly fallback: { cpu?: boolean } = {};
+
+  private constructor(
+    private readonly ort: Ort,
+    private readonly onnx: OnnxModel,
+    private readonly session: Session,
+    private readonly inputName: string,
+    readonly inputShape: readonly number[],
+    readonly layout: 'NCHW' | 'NHWC',
+    readonly maxBatch: number,
+    readonly plan: HeadPlan,
+    private readonly options: OnnxCamOptions,
+  ) {
+    if (plan.unsupported.length) {
+      const ops = [...new Set(plan.unsupported.map((n) => n.opType))].join(', ');
+      this.gradientError = new GradCamError(
+        'UNSUPPORTED',
+        `Exact gradients need the ONNX head (from '${plan.target}' to '${plan.output}') in TF.js ops, but it uses ${ops}, which have no translation ` +
+          `(supported: ${SUPPORTED_ONNX_OPS.join(', ')}). Use a forward-only method (scorecam, ablationcam, eigencam) or pick a later target tensor.`,
+      );
+    }
+  }
+
+  get target(): string {
+    return this.plan.target;
+  }
+
+  static async load(src: string | Uint8Array, options: OnnxCamOptions = {}): Promise<OnnxCamModel> {
+    let bytes: Uint8Array;
+    if (typeof src === 'string') {
+      try {
+        bytes = new Uint8Array(await readFile(src));
+      } catch (err) {
+        throw new GradCamError('INVALID_INPUT', `Cannot read ONNX model '${src}': ${(err as Error).message}`, { cause: err });
+      }
+    } else bytes = src;
+    const onnx = decodeOnnx(bytes);
+    const feeds = feedInputs(onnx);
+    if (feeds.length !== 1) throw new GradCamError('UNSUPPORTED', `Image CAMs need a model with exactly one input tensor; this one has ${feeds.length} (${feeds.map((f) => f.name).join(', ')}).`);
+    const feed = feeds[0]!;
+    if (feed.dims.length !== 4) throw new GradCamError('UNSUPPORTED', `The model input '${feed.name}' has rank ${feed.dims.length}; image CAMs need a 4-D image input (NCHW or NHWC).`);
+    const outputName = options.outputName ?? onnx.outputs[0]?.name;
+    if (!outputName || !onnx.outputs.some((o) => o.name === outputName)) {
+      throw new GradCamError('INVALID_INPUT', `Output '${outputName}' is not a graph output; choose one of ${onnx.outputs.map((o) => o.name).join(', ')}.`);
+    }
+    const target = options.targetTensor ?? lastConvLike(onnx, outputName);
+    if (!target) throw new GradCamError('INVALID_INPUT', 'Could not guess a target tensor: pass targetTensor (the ONNX name of a 4-D activation).');
+    const plan = planHead(onnx, target, outputName);
+    const layout = options.layout ?? ([1, 3, 4].includes(feed.dims[1]!) || ![1, 3, 4].includes(feed.dims[3]!) ? 'NCHW' : 'NHWC');
+    const inputShape = feed.dims.slice(1);
+    if (inputShape.some((d) => !(d > 0))) throw new GradCamError('UNSUPPORTED', `The model input '${feed.name}' has symbolic image dimensions [${feed.dims}]; export it with a fixed image size.`);
+    const maxBatch = feed.dims[0]! > 0 ? feed.dims[0]! : 64;
+    if (maxBatch !== 1 && feed.dims[0]! > 0) throw new GradCamError('UNSUPPORTED', `The model input has a fixed batch of ${feed.dims[0]}; export it with batch 1 or a dynamic batch.`);
+    const ort = await loadOrt();
+    const extra = [plan.target, ...plan.externals.filter((e) => e !== feed.name)];
+    const elemTypes = extra.map((e) => onnx.valueInfo.get(e)?.elemType ?? 0);
+    let session: Session;
+    try {
+      session = await ort.InferenceSession.create(withExtraOutputs(onnx, extra, elemTypes), (options.sessionOptions ?? {}) as never);
+    } catch (err) {
+      throw new GradCamError('RUNTIME', `onnxruntime could not load the model: ${(err as Error).message}`, { cause: err });
+    }
+    return new OnnxCamModel(ort, onnx, session, feed.name, inputShape, layout, maxBatch, plan, options);
+  }
+
+  private feedTensor(input: Float32Array, n: number): InstanceType<Ort['Tensor']> {
+    const per = this.inputShape.reduce((p, v) => p * v, 1);
+    if (input.length !== per * n) throw new GradCamError('INVALID_INPUT', `Expected ${n} images of shape [${this.inputShape}] (${per * n} values), got ${input.length}.`);
+    return new this.ort.Tensor('float32', input, [n, ...this.inputShape]);
+  }
+
+  private async run(session: Session, feeds: Record<string, unknown>, fetches: string[]): Promise<Record<string, { data: unknown; dims: readonly number[] }>> {
+    try {
+      return (await session.run(feeds as never, fetches)) as never;
+    } catch (err) {
+      throw new GradCamError('RUNTIME', `onnxruntime failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async body(input: Float32Array, n: number): Promise<BodyResult> {
+    const fetch = [this.plan.output, this.plan.target, ...this.plan.externals.filter((e) => e !== this.inputName)];
+    const res = await this.run(this.session, { [this.inputName]: this.feedTensor(input, n) }, fetch);
+    const out = res[this.plan.output]!;
+    const act = res[this.plan.target]!;
+    if (act.dims.length !== 4) throw new GradCamError('INVALID_INPUT', `Target tensor '${this.plan.target}' has shape [${act.dims}]; CAMs need a 4-D [N, C, H, W] activation.`);
+    const externals = new Map<string, External>();
+    for (const e of this.plan.externals) {
+      if (e === this.inputName) externals.set(e, { data: input, dims: [n, ...this.inputShape] });
+      else {
+        const r = res[e]!;
+        const d = r.data;
+        const data = d instanceof Float32Array ? d : d instanceof BigInt64Array ? Int32Array.from(d, (v) => Number(v)) : d instanceof Int32Array ? d : Float32Array.from(d as ArrayLike<number>);
+        externals.set(e, { data, dims: [...r.dims] });
+      }
+    }
+    const [, C, h, w] = act.dims as number[];
+    return {
+      n,
+      acts: act.data as Float32Array,
+      channels: C!,
+      height: h!,
+      width: w!,
+      outputs: out.data as Float32Array,
+      nOut: (out.data as Float32Array).length / n,
+      state: { externals } satisfies OnnxState,
+    };
+  }
+
+  private async ensureTf(): Promise<{ tf: Tf; runner: HeadRunner }> {
+    if (this.gradientError) throw this.gradientError;
+    if (!this.tf) this.tf = await loadTf(this.options.tfBackend);
+    this.runner ??= new HeadRunner(this.tf, this.onnx, this.plan);
+    return { tf: this.tf, runner: this.runner };
+  }
+
+  private externalsFor(tf: Tf, body: BodyResult, rows: Int32Array): Map<string, Tensor> {
+    const m = new Map<string, Tensor>();
+    const { externals } = body.state as OnnxState;
+    const identity = rows.length === body.n && rows.every((r, i) => r === i);
+    for (const [k, e] of externals) {
+      const dtype = e.data instanceof Int32Array ? 'int32' : 'float32';
+      const t = tf.tensor(e.data, e.dims, dtype);
+      // tensors with the batch as first dimension are gathered per job; others (shapes, constants) are shared
+      m.set(k, !identity && e.dims[0] === body.n && e.dims.length > 1 ? tf.gather(t, Array.from(rows)) : t);
+    }
+    return m;
+  }
+
+  private gatherActs(body: BodyResult, rows: Int32Array): Float32Array {
+    const per = body.channels * body.height * body.width;
+    const out = new Float32Array(rows.length * per);
+    for (let j = 0; j < rows.length; j++) out.set(body.acts.subarray(rows[j]! * per, (rows[j]! + 1) * per), j * per);
+    return out;
+  }
+
+  async gradients(body: BodyResult, rows: Int32Array, targets: readonly ResolvedTarget[]): Promise<Float32Array> {
+    if (rows.length > this.maxBatch) {
+      const per = body.channels * body.height * body.width;
+      const out = new Float32Array(rows.length * per);
+      for (let i = 0; i < rows.length; i += this.maxBatch) {
+        const k = Math.min(this.maxBatch, rows.length - i);
+        out.set(await this.gradients(body, rows.subarray(i, i + k), targets.slice(i, i + k)), i * per);
+      }
+      return out;
+    }
+    const { tf, runner } = await this.ensureTf();
+    const acts = this.gatherActs(body, rows);
+    return withKernelFallback(tf, () =>
+      tf.tidy(() => {
+        const ext = this.externalsFor(tf, body, rows);
+        const a = tf.tensor4d(acts, [rows.length, body.channels, body.height, body.width]);
+        const g = tf.grad((x: Tensor) => tf.sum(targetScores(tf, runner.run(x, ext), targets)))(a);
+        return Float32Array.from(g.dataSync() as Float32Array); // copy: wasm dataSync may view the heap
+      }),
+      this.fallback,
+    );
+  }
+
+  async head(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array> {
+    if (rows.length <= this.maxBatch) return this.headBatch(body, rows, acts);
+    const per = acts.length / rows.length;
+    const parts: Float32Array[] = [];
+    for (let i = 0; i < rows.length; i += this.maxBatch) {
+      const k = Math.min(this.maxBatch, rows.length - i);
+      parts.push(await this.headBatch(body, rows.subarray(i, i + k), acts.subarray(i * per, (i + k) * per)));
+    }
+    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  private async headBatch(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array> {
+    // Forward-only: run the cut-out head model on onnxruntime so it works for any op.
+    this.headSession ??= this.ort.InferenceSession.create(
+      subModel(this.onnx, new Set(this.plan.nodes.map((n) => n.index)), [this.plan.target, ...this.plan.externals].map((name) => ({ name, elemType: this.onnx.valueInfo.get(name)?.elemType ?? OnnxType.FLOAT }))),
+      { logSeverityLevel: 3, ...(this.options.sessionOptions ?? {}) } as never,
+    ) as Promise<Session>;
+    const session = await this.headSession.catch((err: unknown) => {
+      throw new GradCamError('RUNTIME', `onnxruntime could not load the head sub-model: ${(err as Error).message}`, { cause: err });
+    });
+    const feeds: Record<string, unknown> = {
+      [this.plan.target]: new this.ort.Tensor('float32', acts, [rows.length, body.channels, body.height, body.width]),
+    };
+    const { externals } = body.state as OnnxState;
+    for (const [k, e] of externals) {
+      if (e.dims[0] === body.n && e.dims.length > 1) {
+        const per = e.data.length / body.n;
+        const data = e.data instanceof Int32Array ? new Int32Array(rows.length * per) : new Float32Array(rows.length * per);
+        for (let j = 0; j < rows.length; j++) data.set(e.data.subarray(rows[j]! * per, (rows[j]! + 1) * per), j * per);
+        feeds[k] = new this.ort.Tensor(data instanceof Int32Array ? 'int32' : 'float32', data as never, [rows.length, ...e.dims.slice(1)]);
+      } else {
+        feeds[k] = e.data instanceof Int32Array ? new this.ort.Tensor('int64', BigInt64Array.from(e.data, (v) => BigInt(v)), e.dims) : new this.ort.Tensor('float32', e.data, e.dims);
+      }
+    }
+    const res = await this.run(session, feeds, [this.plan.output]);
+    return res[this.plan.output]!.data as Float32Array;
+  }
+
+  async forward(input: Float32Array, n: number): Promise<{ outputs: Float32Array; nOut: number }> {
+    const res = await this.run(this.session, { [this.inputName]: this.feedTensor(input, n) }, [this.plan.output]);
+    const outputs = res[this.plan.output]!.data as Float32Array;
+    return { outputs, nOut: outputs.length / n };
+  }
+
+  release(_body: BodyResult): void {}
+
+  async dispose(): Promise<void> {
+    this.runner?.dispose();
+    this.runner = undefined;
+    await this.session.release?.();
+    if (this.headSession) await (await this.headSession.catch(() => undefined))?.release?.();
+  }
+}

@@ -1,0 +1,41 @@
+/** Builds small ONNX models byte by byte for tests (real protobuf, run by onnxruntime). */
+import { WireWriter } from '../src/onnx/wire.js';
+
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: { name: string; ints?: number[]; i?: number }[];
+}
+
+function valueInfo(name: string, dims: (number | string)[]): Uint8Array {
+  const shape = new WireWriter();
+  for (const d of dims) shape.bytes(1, typeof d === 'number' ? new WireWriter().varint(1, d).finish() : new WireWriter().string(2, d).finish());
+  const tensor = new WireWriter().varint(1, 1).bytes(2, shape.finish()).finish();
+  return new WireWriter().string(1, name).bytes(2, new WireWriter().bytes(1, tensor).finish()).finish();
+}
+
+export function buildModel(nodes: NodeSpec[], input: [string, (number | string)[]], output: [string, (number | string)[]]): Uint8Array {
+  const g = new WireWriter();
+  for (const n of nodes) {
+    const w = new WireWriter();
+    for (const i of n.inputs) w.string(1, i);
+    for (const o of n.outputs) w.string(2, o);
+    w.string(3, n.outputs[0]!).string(4, n.op);
+    for (const a of n.attrs ?? []) {
+      const aw = new WireWriter().string(1, a.name);
+      if (a.ints) {
+        for (const v of a.ints) aw.varint(8, v);
+        aw.varint(20, 7);
+      } else {
+        aw.varint(3, a.i ?? 0).varint(20, 2);
+      }
+      w.bytes(5, aw.finish());
+    }
+    g.bytes(1, w.finish());
+  }
+  g.string(2, 'test');
+  g.bytes(11, valueInfo(input[0], input[1]));
+  g.bytes(12, valueInfo(output[0], output[1]));
+  return new WireWriter().varint(1, 8).bytes(8, new WireWriter().varint(2, 17).finish()).bytes(7, g.finish()).finish();
+}

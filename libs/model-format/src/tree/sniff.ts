@@ -1,0 +1,39 @@
+/** Generic loader that sniffs the model format from its bytes. */
+import { ModelFormatError } from '../errors.js';
+import type { TreeEnsemble } from './ensemble.js';
+import { loadOnnxTreeEnsemble } from '../onnx/tree-ensemble.js';
+import { loadXGBoostModel } from '../xgboost/model.js';
+import { loadLightGBMModel } from '../lightgbm/model.js';
+
+export type TreeModelFormat = 'xgboost-json' | 'xgboost-ubjson' | 'lightgbm-text' | 'onnx';
+
+/** Guesses the format: '{' -> XGBoost (JSON or UBJSON), "tree" -> LightGBM text, else ONNX protobuf. */
+export function sniffTreeFormat(bytes: Uint8Array): TreeModelFormat {
+  let i = 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09 || bytes[i] === 0xef || bytes[i] === 0xbb || bytes[i] === 0xbf)) i++;
+  if (bytes[i] === 0x7b) {
+    let j = i + 1;
+    while (j < bytes.length && (bytes[j] === 0x20 || bytes[j] === 0x0a || bytes[j] === 0x0d || bytes[j] === 0x09)) j++;
+    return bytes[j] === 0x22 || bytes[j] === 0x7d ? 'xgboost-json' : 'xgboost-ubjson';
+  }
+  if (bytes[i] === 0x74 && bytes[i + 1] === 0x72 && bytes[i + 2] === 0x65 && bytes[i + 3] === 0x65) return 'lightgbm-text';
+  if (bytes[0] === 0x08) return 'onnx'; // ModelProto starts with ir_version (field 1, varint)
+  throw new ModelFormatError('INVALID_MODEL', 'Unrecognised model format: expected XGBoost JSON/UBJSON, a LightGBM text model or an ONNX file. Pass options.format to force one.');
+}
+
+export function loadTreeModel(bytes: Uint8Array, options: { format?: TreeModelFormat } = {}): TreeEnsemble {
+  if (!(bytes instanceof Uint8Array)) throw new ModelFormatError('INVALID_INPUT', 'loadTreeModel expects the model file bytes (Uint8Array or Buffer).');
+  const format = options.format ?? sniffTreeFormat(bytes);
+  switch (format) {
+    case 'xgboost-json':
+      return loadXGBoostModel(bytes, { encoding: 'json' });
+    case 'xgboost-ubjson':
+      return loadXGBoostModel(bytes, { encoding: 'ubjson' });
+    case 'lightgbm-text':
+      return loadLightGBMModel(bytes);
+    case 'onnx':
+      return loadOnnxTreeEnsemble(bytes);
+    default:
+      throw new ModelFormatError('INVALID_INPUT', `Unknown format '${String(format)}'.`);
+  }
+}

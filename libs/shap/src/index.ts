@@ -1,0 +1,31 @@
+export { ShapError, type ShapErrorCode } from './errors.js';
+export { Rng, DEFAULT_SEED } from './random.js';
+export type { RowsInput } from './rows.js';
+export type { Link } from './link.js';
+export { makeBackground, sampleBackground, kmeansBackground, type Background } from './background.js';
+export type { AgnosticOptions } from './agnostic.js';
+export { KernelExplainer, type KernelExplainOptions, type L1Reg } from './kernel/explainer.js';
+export { ExactExplainer, type ExactOptions, EXACT_DEFAULT_MAX_FEATURES, EXACT_HARD_MAX_FEATURES } from './exact.js';
+export { PermutationExplainer, type PermutationExplainOptions } from './permutation.js';
+export {
+  LinearExplainer,
+  linearStats,
+  type LinearModelLike,
+  type LinearStats,
+  type LinearOptions,
+  type FeaturePerturbation,
+} from './linear.js';
+export {
+  treeShapPathDependent,
+  treeShapInterventional,
+  treeShapInteractions,
+  prepareBackground,
+  type TreeShapValues,
+  type TreeShapInteractionValues,
+  type PathDependentOptions,
+  type InterventionalOptions,
+  type PreparedBackground,
+  type PathAlgorithm,
+} from './tree/tree-shap.js';
+export { explainTree, type ExplainTreeOptions, type TreeRows } from './tree/explain.js';
+export { TreeShapPool, createTreeShapPool, type TreeShapPoolOptions } from './workers/pool.js';

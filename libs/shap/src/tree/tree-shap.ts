@@ -1,0 +1,197 @@
+/**
+ * The typed-array TreeSHAP API (single thread): flat row-major inputs, flat outputs
+ * `values[(row * nFeatures + feature) * nOutputs + output]`.
+ */
+import type { OutputSpace, TreeEnsemble } from '@genome/model-format';
+import { ShapError } from '../errors.js';
+import { prepareEnsemble, type PreparedEnsemble } from './prepared.js';
+import {
+  applyLink,
+  backgroundDirections,
+  interactionsRange,
+  interventionalRange,
+  marginsFromDirections,
+  pathDependentRange,
+  resolvePathAlgorithm,
+  type Link,
+  type PathAlgorithm,
+} from './compute.js';
+import { buildFastTables } from './fast-v2.js';
+
+export type { PathAlgorithm } from './compute.js';
+
+export interface TreeShapValues {
+  /** `nRows * nFeatures * nOutputs` attributions, `[row][feature][output]`. */
+  readonly values: Float64Array;
+  /** Expected value per output (the base the attributions add up from). */
+  readonly expectedValue: Float64Array;
+  readonly nRows: number;
+  readonly nFeatures: number;
+  readonly nOutputs: number;
+  /** `raw` (margin) or `probability` after the model's link. */
+  readonly outputSpace: 'raw' | 'probability';
+}
+
+export interface TreeShapInteractionValues {
+  /** `nRows * nFeatures * nFeatures * nOutputs`, `[row][i][j][output]`; diagonal = main effects. */
+  readonly values: Float64Array;
+  readonly expectedValue: Float64Array;
+  readonly nRows: number;
+  readonly nFeatures: number;
+  readonly nOutputs: number;
+}
+
+export interface PathDependentOptions {
+  /** Kernel: `classic` recursion, `fast-v2` per-leaf tables, or `auto` (default) by depth and row count. */
+  algorithm?: PathAlgorithm;
+}
+
+export interface InterventionalOptions {
+  /**
+   * `raw` (default): margins. `probability`: after the model's logistic/softmax link, rescaled per background
+   * row as shap does (additive: expected + sum = link(f(x))).
+   */
+  output?: 'raw' | 'probability';
+}
+
+/** Checks that `rows` holds `nRows` rows of the model's width. NaN is allowed (missing values follow the model). */
+export function checkRows(model: TreeEnsemble, rows: Float64Array, nRows: number, what = 'rows'): void {
+  if (!(rows instanceof Float64Array)) {
+    throw new ShapError('INVALID_INPUT', `${what} must be a Float64Array (row-major, nRows x nFeatures).`);
+  }
+  if (!Number.isInteger(nRows) || nRows < 0) throw new ShapError('INVALID_INPUT', `${what}: nRows must be a non-negative integer, got ${nRows}.`);
+  if (rows.length !== nRows * model.nFeatures) {
+    throw new ShapError(
+      'INVALID_INPUT',
+      `${what} has ${rows.length} values but ${nRows} rows x ${model.nFeatures} features = ${nRows * model.nFeatures} were expected; ` +
+        `every row must have exactly the model's ${model.nFeatures} features, in the model's order.`,
+    );
+  }
+}
+
+/** Prepares a model for path-dependent TreeSHAP, with a helpful error when it has no covers. */
+export function preparePathDependent(model: TreeEnsemble): PreparedEnsemble {
+  const prep = prepareEnsemble(model);
+  if (!model.hasCovers || prep.fractions === undefined) {
+    throw new ShapError(
+      'INVALID_INPUT',
+      'Path-dependent TreeSHAP needs node covers (how many training rows reached each node), and this model has none ' +
+        `(${model.source.format} files such as ONNX do not store them). Compute them from representative data with ` +
+        '`withCovers(model, rows, nRows)` from @genome/model-format, or use interventional TreeSHAP with a background set.',
+    );
+  }
+  return prep;
+}
+
+/** Path-dependent ("tree_path_dependent") SHAP values in margin space. */
+export function treeShapPathDependent(
+  model: TreeEnsemble,
+  rows: Float64Array,
+  nRows: number,
+  options: PathDependentOptions = {},
+): TreeShapValues {
+  const prep = preparePathDependent(model);
+  checkRows(model, rows, nRows);
+  const algorithm = resolvePathAlgorithm(prep, options.algorithm ?? 'auto', nRows);
+  const values = new Float64Array(nRows * prep.nFeatures * prep.nOutputs);
+  pathDependentRange(prep, rows, 0, nRows, values, algorithm, algorithm === 'fast-v2' ? buildFastTables(prep) : undefined);
+  return {
+    values,
+    expectedValue: Float64Array.from(prep.coverExpectation!),
+    nRows,
+    nFeatures: prep.nFeatures,
+    nOutputs: prep.nOutputs,
+    outputSpace: 'raw',
+  };
+}
+
+/** Path-dependent SHAP interaction values in margin space. */
+export function treeShapInteractions(model: TreeEnsemble, rows: Float64Array, nRows: number): TreeShapInteractionValues {
+  const prep = preparePathDependent(model);
+  checkRows(model, rows, nRows);
+  const nF = prep.nFeatures;
+  const values = new Float64Array(nRows * nF * nF * prep.nOutputs);
+  interactionsRange(prep, rows, 0, nRows, values);
+  return { values, expectedValue: Float64Array.from(prep.coverExpectation!), nRows, nFeatures: nF, nOutputs: prep.nOutputs };
+}
+
+/** The link used for `probability` output, or an error when the model has none TreeSHAP can apply. */
+export function probabilityLink(model: TreeEnsemble): Link {
+  switch (model.transform) {
+    case 'identity':
+      return 'identity';
+    case 'logistic':
+      if (model.nOutputs !== 1) break;
+      return 'logistic';
+    case 'softmax':
+      return 'softmax';
+    default:
+      break;
+  }
+  throw new ShapError(
+    'INVALID_INPUT',
+    `Probability-space TreeSHAP supports logistic (binary) and softmax links; this model's transform is "${model.transform}" ` +
+      `with ${model.nOutputs} outputs. Explain the raw margin (output: 'raw') instead.`,
+  );
+}
+
+/** Prepared background: routing and margins, reusable across calls. */
+export interface PreparedBackground {
+  readonly nBackground: number;
+  readonly dirs: Uint8Array;
+  readonly margins: Float64Array;
+}
+
+export function prepareBackground(model: TreeEnsemble, background: Float64Array, nBackground: number): PreparedBackground {
+  const prep = prepareEnsemble(model);
+  checkRows(model, background, nBackground, 'background');
+  if (nBackground < 1) throw new ShapError('INVALID_INPUT', 'Interventional TreeSHAP needs at least one background row.');
+  const dirs = backgroundDirections(prep, background, nBackground);
+  const margins = new Float64Array(nBackground * prep.nOutputs);
+  marginsFromDirections(prep, dirs, nBackground, margins);
+  return { nBackground, dirs, margins };
+}
+
+/** Expected value over the background: mean of f(z) (raw) or of link(f(z)) (probability). */
+export function backgroundExpectation(model: TreeEnsemble, bg: PreparedBackground, link: Link): Float64Array {
+  const nO = model.nOutputs;
+  const ev = new Float64Array(nO);
+  const p = new Float64Array(nO);
+  for (let b = 0; b < bg.nBackground; b++) {
+    applyLink(link, bg.margins, b * nO, nO, p);
+    for (let o = 0; o < nO; o++) ev[o] += p[o] / bg.nBackground;
+  }
+  return ev;
+}
+
+/** Interventional SHAP values: exact Shapley values of f(x_S, z_notS) averaged over the background rows z. */
+export function treeShapInterventional(
+  model: TreeEnsemble,
+  rows: Float64Array,
+  nRows: number,
+  background: Float64Array | PreparedBackground,
+  nBackground?: number,
+  options: InterventionalOptions = {},
+): TreeShapValues {
+  const prep = prepareEnsemble(model);
+  checkRows(model, rows, nRows);
+  const bg = background instanceof Float64Array ? prepareBackground(model, background, nBackground ?? 0) : background;
+  const output = options.output ?? 'raw';
+  const link: Link = output === 'probability' ? probabilityLink(model) : 'identity';
+  const values = new Float64Array(nRows * prep.nFeatures * prep.nOutputs);
+  interventionalRange(prep, rows, 0, nRows, bg.dirs, bg.margins, bg.nBackground, link, values);
+  return {
+    values,
+    expectedValue: backgroundExpectation(model, bg, link),
+    nRows,
+    nFeatures: prep.nFeatures,
+    nOutputs: prep.nOutputs,
+    outputSpace: output,
+  };
+}
+
+/** What `outputSpace` an Explanation of this model reports for margin-space values. */
+export function rawOutputSpace(model: TreeEnsemble): OutputSpace {
+  if (model.transform !== 'identity') return 'raw';
+  return /classifier/i.test(model.source.objective ?? '') || model.binaryLabels !== undefined ? 'probability' : 'regression';
+}

@@ -1,0 +1,93 @@
+import t from 'tap';
+import { loadOnnxTreeEnsemble, predictRaw, withCovers, type TreeEnsemble } from '@genome/model-format';
+import { readFixture, readFixtureJson, readNumericCsv } from '../../../tools/fixtures.js';
+import { ShapError, createTreeShapPool, explainTree, treeShapInterventional, treeShapPathDependent } from '../src/index.js';
+import { randomEnsemble, randomRows } from './tree-helpers.js';
+
+function oracle(name: string): { model: TreeEnsemble; data: Float64Array; nRows: number; x: number[][] } {
+  const ref = readFixtureJson<{ x: number[][]; feature_names: string[] }>('oracles', 'trees', name, 'reference.json');
+  const model = loadOnnxTreeEnsemble(new Uint8Array(readFixture('oracles', 'trees', name, 'model.onnx')));
+  const nF = ref.feature_names.length;
+  const rows = readNumericCsv('oracles', 'trees', name, 'data.csv').rows.map((r) => r.slice(0, nF));
+  return { model, data: Float64Array.from(rows.flat()), nRows: rows.length, x: ref.x };
+}
+
+t.test('explainTree returns the shared Explanation JSON (path-dependent + interactions)', async (t) => {
+  const { model, data, nRows, x } = oracle('diabetes-gbm-regressor');
+  const covered = withCovers(model, data, nRows);
+  const e = await explainTree(covered, x, { interactions: true });
+  t.equal(e.schema, 'genome.explanation/v1');
+  t.equal(e.method, 'tree_shap.path_dependent');
+  t.equal(e.outputSpace, 'regression');
+  t.equal(e.values.length, x.length);
+  t.equal(e.values[0]!.length, 10);
+  t.equal(e.values[0]![0]!.length, 1);
+  t.equal(e.featureNames.length, 10);
+  t.equal(e.interactions!.length, x.length);
+  const raw = predictRaw(covered, Float64Array.from(x.flat()), x.length);
+  let add = 0;
+  let rowSum = 0;
+  for (let r = 0; r < x.length; r++) {
+    add = Math.max(add, Math.abs(e.predictions![r]![0]! - raw[r]!));
+    for (let i = 0; i < 10; i++) {
+      let s = 0;
+      for (let j = 0; j < 10; j++) s += e.interactions![r]![i]![j]![0]!;
+      rowSum = Math.max(rowSum, Math.abs(s - e.values[r]![i]![0]!));
+    }
+  }
+  t.ok(add < 1e-9, `predictions = expected + sum = raw prediction (${add})`);
+  t.ok(rowSum < 1e-9, `interaction rows sum to the SHAP values (${rowSum})`);
+  t.same(JSON.parse(JSON.stringify(e)).values, e.values, 'JSON round-trip');
+});
+
+t.test('worker pool gives the same numbers as the calling thread', async (t) => {
+  const pool = createTreeShapPool({ threads: 2, chunkRows: 3 });
+  t.teardown(() => pool.close());
+  const m = randomEnsemble(7, { nFeatures: 5, nOutputs: 3, valueWidth: 1, nTrees: 6, maxDepth: 5 });
+  const rows = randomRows(7, 20, 5);
+  const bg = randomRows(8, 5, 5);
+  for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+    const a = treeShapPathDependent(m, rows, 20, { algorithm });
+    const b = await pool.pathDependent(m, rows, 20, { algorithm });
+    t.same(Array.from(b.values), Array.from(a.values), `path-dependent ${algorithm}`);
+  }
+  const c = treeShapInterventional(m, rows, 20, bg, 5);
+  const d = await pool.interventional(m, rows, 20, bg, 5);
+  t.same(Array.from(d.values), Array.from(c.values), 'interventional');
+  // the pool is reused: a second model and call
+  const e1 = await explainTree(m, rows, { pool, interactions: true });
+  const e2 = await explainTree(m, rows, { interactions: true });
+  t.same(e1.interactions, e2.interactions, 'interactions through the pool');
+});
+
+t.test('interventional in probability space (logistic) adds up to the probability', async (t) => {
+  const { model, data, nRows, x } = oracle('breast-cancer-gbm-binary');
+  t.equal(model.transform, 'logistic');
+  const bg = data.slice(0, 30 * model.nFeatures);
+  const e = await explainTree(model, x, { method: 'interventional', background: bg, output: 'probability' });
+  t.equal(e.outputSpace, 'probability');
+  const raw = predictRaw(model, Float64Array.from(x.flat()), x.length);
+  let d = 0;
+  for (let r = 0; r < x.length; r++) d = Math.max(d, Math.abs(e.predictions![r]![0]! - 1 / (1 + Math.exp(-raw[r]!))));
+  t.ok(d < 1e-12, `expected + sum = sigmoid(margin) (${d})`);
+  const rawE = await explainTree(model, x, { method: 'interventional', background: bg });
+  t.equal(rawE.outputSpace, 'raw');
+  void nRows;
+});
+
+t.test('errors say what is wrong and how to fix it', async (t) => {
+  const { model, x } = oracle('diabetes-gbm-regressor');
+  t.throws(() => treeShapPathDependent(model, Float64Array.from(x.flat()), x.length), /withCovers/, 'no covers -> call withCovers');
+  await t.rejects(explainTree(model, [[1, 2, 3]], { method: 'interventional', background: x }), /expects 10/, 'wrong feature count');
+  t.throws(() => treeShapPathDependent(withCovers(model, Float64Array.from(x.flat()), x.length), new Float64Array(7), 1), /10 features/);
+  const minModel = { ...model, aggregate: 'min' as const };
+  t.throws(() => treeShapInterventional(minModel, Float64Array.from(x.flat()), x.length, Float64Array.from(x.flat()), x.length), /min/);
+  try {
+    treeShapInterventional(model, Float64Array.from(x.flat()), x.length, new Float64Array(0), 0);
+    t.fail('empty background accepted');
+  } catch (e) {
+    t.ok(e instanceof ShapError, 'ShapError');
+  }
+  await t.rejects(explainTree(model, x), /background/, 'interventional without background');
+  await t.rejects(explainTree(model, x, { method: 'interventional', background: x, interactions: true }), /path_dependent/);
+});
