@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const tree = withCovers(opened.tree!, bgData, bgRows);
   const row = Array.from(bg.rows.subarray(0, F));
   const rows: number[][] = Array.from({ length: 64 }, (_, i) => Array.from(bg.rows.subarray((i % bg.nRows) * F, (i % bg.nRows + 1) * F)));
-  const method = pkg.manifest.explainer?.default === 'tree_shap.interventional' ? 'interventional' : 'path_dependent';
+  // --interventional: the package's default (100 background rows per row: ~50x the work); default path-dependent,
+  // where the sidecar's own overhead is visible.
+  const method = process.argv.includes('--interventional') ? 'interventional' : 'path_dependent';
   const opts = method === 'interventional' ? { method, background: bgData } as const : { method } as const;
   console.log(`model: ${pkg.manifest.name} — ${tree.nTrees} trees, ${tree.featureNames.length} features, max depth ${Math.max(...tree.treeDepth)}; TreeSHAP ${method} (${method === 'interventional' ? `${bgRows} background rows` : 'covers'}); ${N} calls per setting, 1 row per call`);
 
@@ -46,13 +48,18 @@ async function main(): Promise<void> {
   inproc.sort((a, b) => a - b);
 
   // The sidecar as a child process.
-  const child = spawn(process.execPath, ['--import=tsx', '--conditions=@genome/source', join(root, 'apps/explainer-sidecar/src/main.ts'), '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--max-queue', '10000', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, GENOME_SIDECAR_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, ['--import=tsx', '--conditions=@genome/source', join(root, 'apps/explainer-sidecar/src/main.ts'), '--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--max-queue', '10000'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  while (!out.includes('"sidecar listening"')) await new Promise((r) => setTimeout(r, 50));
+  const startBy = Date.now() + 60_000;
+  while (!out.includes('"sidecar listening"')) {
+    if (Date.now() > startBy || child.exitCode !== null) throw new Error(`sidecar did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const info = JSON.parse(out.split('\n').find((l) => l.includes('"sidecar listening"'))!) as { grpcPort: number; httpPort: number };
   const c = new explain.ExplainerClient(`127.0.0.1:${info.grpcPort}`, credentials.createInsecure());
-  const req = (r: number[]) => explain.ExplainRequest.fromPartial({ methodName: 'tree_shap', tabular: { rows: [{ values: r }] } });
+  const parameters = { feature_perturbation: method === 'interventional' ? 'interventional' : 'tree_path_dependent' };
+  const req = (r: number[]) => explain.ExplainRequest.fromPartial({ methodName: 'tree_shap', parameters, tabular: { rows: [{ values: r }] } });
   const call = (r: number[]) => new Promise<void>((res, rej) => c.explain(req(r), (e) => (e ? rej(e) : res())));
   for (let i = 0; i < 100; i++) await call(row);
 
@@ -80,8 +87,12 @@ async function main(): Promise<void> {
 
   // Memory with 200 concurrent streams (each 256 rows in chunks of 16), sampled from the sidecar's /metrics.
   const metric = async (name: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${info.httpPort}/metrics`)).text();
-    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${info.httpPort}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    } catch {
+      return NaN; // scrape lost while the sidecar is saturated: skip this sample
+    }
   };
   const before = { rss: await metric('genome_sidecar_process_resident_memory_bytes'), heap: await metric('genome_sidecar_nodejs_heap_size_used_bytes') };
   let peakRss = before.rss;
@@ -89,8 +100,8 @@ async function main(): Promise<void> {
   let running = true;
   const sampler = (async () => {
     while (running) {
-      peakRss = Math.max(peakRss, await metric('genome_sidecar_process_resident_memory_bytes'));
-      peakHeap = Math.max(peakHeap, await metric('genome_sidecar_nodejs_heap_size_used_bytes'));
+      peakRss = Math.max(peakRss, (await metric('genome_sidecar_process_resident_memory_bytes')) || 0);
+      peakHeap = Math.max(peakHeap, (await metric('genome_sidecar_nodejs_heap_size_used_bytes')) || 0);
       await new Promise((r) => setTimeout(r, 25));
     }
   })();
@@ -100,7 +111,7 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: 200 }, () =>
       new Promise<void>((res, rej) => {
-        const s = c.explainStream({ request: explain.ExplainRequest.fromPartial({ methodName: 'tree_shap', tabular: { rows: streamRows } }), chunkSize: 16 });
+        const s = c.explainStream({ request: explain.ExplainRequest.fromPartial({ methodName: 'tree_shap', parameters, tabular: { rows: streamRows } }), chunkSize: 16 });
         s.on('data', () => messages++);
         s.on('error', rej);
         s.on('end', () => res());

@@ -2,6 +2,7 @@
  * The lifetime of one call: an AbortSignal that fires when the deadline passes, the client cancels or the server
  * shuts down (after the drain grace period), with the matching SidecarError as its reason.
  */
+import { setMaxListeners } from 'node:events';
 import { SidecarError } from './errors.js';
 import type { SidecarMetrics } from './metrics.js';
 
@@ -17,6 +18,8 @@ export class CallScope {
     deadline: number,
     private readonly metrics: SidecarMetrics,
   ) {
+    // Chunks, queue waits and streams each listen on the call's signal for a while.
+    setMaxListeners(0, this.ctl.signal);
     const ms = deadline - Date.now();
     if (Number.isFinite(ms)) {
       if (ms <= 0) this.cancel('deadline');

@@ -131,11 +131,11 @@ export const OPTIONS: Opt[] = [
     apply: (c, v) => (c.models = [...(c.models ?? []), ...v.split(',').filter(Boolean).map((s) => modelSpecOf(s))]),
     help: '[name=]path of a model file (.json/.ubj XGBoost, .txt LightGBM, .onnx) or Genome package dir; repeatable',
   },
+  { flags: ['--package'], env: 'GENOME_SIDECAR_PACKAGE', apply: (c, v) => (c.models = [...(c.models ?? []), modelSpecOf(v, true)]), help: '[name=]dir (or .tar.gz/.zip) of a Genome package; repeatable' },
   {
-    flags: ['--package', '--storage_uri', '--storage-uri'],
-    env: 'GENOME_SIDECAR_PACKAGE',
-    apply: (c, v) => (c.models = [...(c.models ?? []), modelSpecOf(v)]),
-    help: '[name=]dir of a Genome package (KServe: --storage_uri /mnt/models); repeatable',
+    flags: ['--storage_uri', '--storage-uri'],
+    apply: (c, v) => (c.models = [...(c.models ?? []), modelSpecOf(v, !existsSync(resolve(v)))]),
+    help: 'KServe: local path of the downloaded model (a Genome package dir, or a model file)',
   },
   { flags: ['--predictor-host', '--predictor_host'], env: 'GENOME_SIDECAR_PREDICTOR_HOST', apply: (c, v) => (remote(c).host = v), help: 'host:port of an Open Inference Protocol model server to explain remotely' },
   {

@@ -3,6 +3,7 @@
  * KServe-compatible REST from one process. `close()` (and SIGTERM in main.ts) drains: health turns NOT_SERVING,
  * new calls get UNAVAILABLE, in-flight calls get `shutdownGraceMs` to finish, then are cancelled.
  */
+import { setMaxListeners } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { Auth } from './auth.js';
@@ -58,6 +59,7 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
   });
   const service = new ExplainService(models, methods, limiter, metrics, { chunkRows: config.chunkRows });
   const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal); // one listener per in-flight call
   let draining = false;
   const ctx: SidecarContext = {
     service,

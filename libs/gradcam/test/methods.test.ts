@@ -98,12 +98,11 @@ t.test('a head with an op that has no TF.js translation', async (t) => {
   }
 });
 
-async function finiteDifferenceAlpha(model: CamModel, x: Float32Array, cls: number): Promise<{ fd: Float64Array; alpha: Float64Array }> {
+async function finiteDifferenceAlpha(model: CamModel, x: Float32Array, cls: number, h = 1e-2): Promise<{ fd: Float64Array; alpha: Float64Array }> {
   const body = await model.body(x, 1);
   const S = body.height * body.width;
   const alpha = (await computeCams(model, x, 1, { targets: cls })).results[0]!.weights!;
   const fd = new Float64Array(body.channels);
-  const h = 1e-2;
   const acts = new Float32Array(2 * body.acts.length);
   for (let c = 0; c < body.channels; c++) {
     acts.set(body.acts, 0);
@@ -148,4 +147,23 @@ t.test('mnist-8 (ONNX model zoo, fixed batch 1): outputs and gradients', async (
     const q = await computeCams(deep, x, 1, { method });
     t.ok(q.results[0]!.cam.every(Number.isFinite), `${method} on mnist-8`);
   }
+});
+
+t.test('tiny-resnet from an early layer: 3x3 convs, a skip connection and computed weights in the head', async (t) => {
+  const model = await loadCamModel(fixture('oracles', 'cams', 'tiny-resnet', 'model.onnx'), { target: '/layer1/Relu_output_0' });
+  t.teardown(() => model.dispose());
+  const plan = (model as unknown as { plan: { externals: string[]; nodes: { opType: string }[] } }).plan;
+  t.ok(plan.externals.includes('/stem/stem.2/Relu_output_0'), 'the skip connection is fetched from onnxruntime');
+  t.ok(plan.externals.includes('onnx::Conv_72'), 'a weight produced by an Identity node is fetched too');
+  t.ok(plan.nodes.filter((n) => n.opType === 'Conv').length >= 4, 'stride-1 and stride-2 3x3 convolutions in the head');
+  // ReLUs after the target make central differences inexact: the error falls with h (1.1e-2 at h=0.1, 3.3e-3 at
+  // 1e-2, 1.6e-3 at 3e-3) until float32 rounding of the onnxruntime outputs takes over (1.4e-3 at 1e-3).
+  const { fd, alpha } = await finiteDifferenceAlpha(model, x1, ref.target_class, 3e-3);
+  t.ok(relErr(alpha, fd) < 5e-3, `alpha = finite differences of the onnxruntime head (${relErr(alpha, fd).toExponential(2)})`);
+  const two = new Float32Array(x1.length * 2);
+  two.set(x1);
+  two.set(x1.map((v) => -v), x1.length);
+  const b = await computeCams(model, two, 2, { method: 'gradcam', targets: ref.target_class });
+  const s = await computeCams(model, two.subarray(x1.length), 1, { method: 'gradcam', targets: ref.target_class });
+  t.ok(relErr(b.results[1]!.weights!, s.results[0]!.weights!) < 1e-5, 'batched skip-connection externals are per image');
 });

@@ -97,6 +97,10 @@ t.test('darknet-tiny LayersModel (ImageNet) on cat.jpg', async (t) => {
   const { outputs } = await model.forward(x, 1);
   const top = argmax(outputs);
   await checkGradients(t, model, x, top, 3);
+  // an earlier target: the head has 3x3 'same' convs, batch norms and LeakyReLUs (the walker's fast Conv2D path)
+  const early = await loadCamModel(fixture('models', 'tfjs', 'darknet-tiny-layersmodel', 'model.json'), { target: 'leaky_re_lu_13' });
+  t.teardown(() => early.dispose());
+  await checkGradients(t, early, x, top, 3);
   const r = await explainImages(model, [readFixture('data', 'images', 'gradcam', 'cat.jpg')], { preprocessing: pre, method: 'gradcam' });
   t.equal(r.overlays.length, 1);
   const png = decodeImage(r.overlays[0]!);

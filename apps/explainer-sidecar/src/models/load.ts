@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import {
   decodeOnnxModel,
+  loadOnnxLinearModel,
   loadOnnxTreeEnsemble,
   onnxPredictor,
   remotePredictor,
@@ -87,6 +88,8 @@ async function loadFile(spec: Extract<ModelSpec, { kind: 'file' }>, registry: Mo
         const ensemble = loadOnnxTreeEnsemble(onnx);
         return withFileExtras(treeModel(name, version, hash, spec.path, 'onnx-ml', ensemble, undefined), spec);
       }
+      const isLinear = onnx.graph.nodes.some((n) => n.domain === 'ai.onnx.ml' && /^Linear(Regressor|Classifier)$/.test(n.opType));
+      const linear = isLinear ? loadOnnxLinearModel(onnx) : undefined;
       const input = onnx.graph.inputs[0];
       const rank = input && input.type.kind === 'tensor' ? (input.type.shape?.length ?? 0) : 0;
       const kind = rank === 4 ? 'image' : 'tabular';
@@ -104,7 +107,24 @@ async function loadFile(spec: Extract<ModelSpec, { kind: 'file' }>, registry: Mo
         description: `ONNX model (${onnx.producerName || 'unknown producer'})`,
         inputShape: p.kind === 'image' ? [...p.inputShape] : [],
       };
-      return { description, predictor: p, extras: { onnxBytes: bytes }, close: async () => p.close?.() };
+      let background: LoadedModel['background'];
+      if (spec.featureNames && description.kind === 'tabular') {
+        if (spec.featureNames.length !== description.featureNames.length) {
+          throw new SidecarError('CONFIG', `model ${spec.path} has ${description.featureNames.length} features but ${spec.featureNames.length} feature names were given`);
+        }
+        description.featureNames = [...spec.featureNames];
+      }
+      if (spec.backgroundPath && description.kind === 'tabular') {
+        const bg = readBackgroundCsv(spec.backgroundPath, description.featureNames);
+        background = { data: bg.data, rows: bg.rows };
+      }
+      return {
+        description,
+        predictor: p,
+        ...(background ? { background } : {}),
+        extras: { onnxBytes: bytes, ...(linear ? { linear } : {}) },
+        close: async () => p.close?.(),
+      };
     }
     const { ensemble, format } = parseTreeFile(bytes, spec.path);
     return withFileExtras(treeModel(name, version, hash, spec.path, format, ensemble, undefined), spec);

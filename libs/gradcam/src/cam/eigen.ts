@@ -55,9 +55,12 @@ export function firstComponentProjection(A: ArrayLike<number>, C: number, S: num
   return out;
 }
 
-/** Largest eigenpair of a symmetric n x n matrix (cyclic Jacobi for n <= 256, else power iteration). */
+/**
+ * Largest eigenpair of a symmetric positive semi-definite n x n matrix: cyclic Jacobi for n <= 32, else power
+ * iteration (only the top eigenvector is needed; converged when the iterate moves by < 1e-12 per entry).
+ */
 export function topEigen(K: Float64Array, n: number): { value: number; vector: Float64Array } {
-  if (n <= 256) return jacobiTop(Float64Array.from(K), n);
+  if (n <= 32) return jacobiTop(Float64Array.from(K), n);
   return powerTop(K, n);
 }
 
@@ -115,7 +118,7 @@ function powerTop(K: Float64Array, n: number): { value: number; vector: Float64A
   for (let i = 0; i < n; i++) x[i] = 1 + ((i * 7919) % 13) / 13;
   let y = new Float64Array(n);
   let value = 0;
-  for (let it = 0; it < 2000; it++) {
+  for (let it = 0; it < 10000; it++) {
     for (let i = 0; i < n; i++) {
       let s = 0;
       const r = i * n;

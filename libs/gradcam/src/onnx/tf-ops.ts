@@ -7,6 +7,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { GradCamError } from '../errors.js';
 import type { OnnxAttr, OnnxNode, OnnxTensor } from './model.js';
 import type { Tf } from '../tfjs/runtime.js';
+import { convNhwc } from '../tfjs/fast-conv.js';
 
 export interface OpContext {
   readonly tf: Tf;
@@ -104,11 +105,18 @@ const conv: OpFn = (n, ctx) => {
   const C = x.shape[1]!;
   const pads = spatialPads(n, x.shape[2]!, x.shape[3]!, k, s, d, false);
   if (group === 1 && kh === 1 && kw === 1 && s[0] === 1 && s[1] === 1 && !pads[0][0] && !pads[0][1] && !pads[1][0] && !pads[1][1]) {
-    // 1x1 convolution as one matMul in NCHW (no layout transposes; its gradient is a matMul too)
+    // 1x1 convolution as one matMul in NCHW with a custom gradient dx = W^T dy (pre-transposed weights: the
+    // wasm backend's transposed matMul and Conv2DBackpropInput are an order of magnitude slower)
     const [N, , H, W] = x.shape as [number, number, number, number];
     const w2 = ctx.cached(wName, 'mat', (t) => tf.reshape(t, [M!, C])) ?? tf.reshape(w, [M!, C]);
+    const w2t = ctx.cached(wName, 'matT', (t) => tf.transpose(tf.reshape(t, [M!, C])));
+    // (a weight that is not an initializer is transposed inside gradFunc: tensors made in the forward scope are gone by then)
+    const mm = tf.customGrad(((xx: Tensor) => ({
+      value: tf.matMul(w2 as never, xx as never),
+      gradFunc: (dy: Tensor) => tf.matMul((w2t ?? tf.transpose(tf.reshape(w, [M!, C]))) as never, dy as never),
+    })) as never) as (x: Tensor) => Tensor;
     const x2 = N === 1 ? tf.reshape(x, [C, H * W]) : tf.reshape(tf.transpose(tf.reshape(x, [N, C, H * W]), [1, 0, 2]), [C, N * H * W]);
-    let y2 = tf.matMul(w2 as never, x2 as never);
+    let y2 = mm(x2);
     const b1 = n.inputs[2] ? ctx.get(n.inputs[2]) : undefined;
     if (b1) y2 = tf.add(y2, tf.reshape(b1, [M!, 1]));
     return N === 1 ? tf.reshape(y2, [1, M!, H, W]) : tf.reshape(tf.transpose(tf.reshape(y2, [M!, N, H * W]), [1, 0, 2]), [N, M!, H, W]);
@@ -120,7 +128,9 @@ const conv: OpFn = (n, ctx) => {
   let y: Tensor;
   if (group === 1) {
     const f = ctx.cached(wName, 'conv', (t) => tf.transpose(t, [2, 3, 1, 0])) ?? tf.transpose(w, [2, 3, 1, 0]);
-    y = tf.conv2d(h as never, f as never, strides, 'valid', 'NHWC', dil);
+    // NHWC filter [kh, kw, C, M]; the rotated [kh, kw, M, C] copy for the fast input gradient is cached too
+    const fr = ctx.cached(wName, 'flip', (t) => tf.reverse(tf.transpose(t, [2, 3, 0, 1]), [0, 1]));
+    y = convNhwc(tf, h, f, strides, dil, fr);
   } else if (group === C && Cg === 1) {
     // depthwise: filter [kh, kw, C, M/C]
     const mult = M! / C;

@@ -13,7 +13,6 @@ export async function withKernelFallback<T>(tf: Tf, run: () => T, state: { cpu?:
     } catch (err) {
       if (!/not registered for backend/i.test(String((err as Error)?.message)) || prev === 'cpu') throw err;
       state.cpu = true;
-      if (process.env.GC_DEBUG) console.error("fallback:", (err as Error).message);
     }
   }
   await tf.setBackend('cpu');

@@ -9,6 +9,7 @@ import { GradCamError } from '../errors.js';
 import { targetScores } from '../targets-tf.js';
 import { chunkRows } from '../chunk.js';
 import { withKernelFallback } from './fallback.js';
+import { convNhwc, tfPadding } from './fast-conv.js';
 import { readTfjsModel } from './file-io.js';
 import { loadTf, type Tf, type TfBackendName } from './runtime.js';
 
@@ -159,7 +160,7 @@ export class LayersCamModel extends TfjsCamBase {
   private readonly inputId: number;
   private readonly outputId: number;
 
-  constructor(tf: Tf, private readonly model: LayersModel, targetLayer: string | undefined) {
+  constructor(tf: Tf, private readonly model: LayersModel, targetLayer: string | undefined, private readonly owned = false) {
     const shape = model.inputs[0]!.shape.slice(1);
     if (model.inputs.length !== 1 || shape.length !== 3 || shape.some((d) => !(Number(d) > 0))) {
       throw new GradCamError('UNSUPPORTED', `Image CAMs need one NHWC image input with a fixed size; this model's inputs are ${model.inputs.map((i) => `[${i.shape}]`).join(', ')}.`);
@@ -209,15 +210,47 @@ export class LayersCamModel extends TfjsCamBase {
       if (node.outputTensors.every((t) => env.has(t.id))) continue;
       const ins = node.inputTensors.map((t) => env.get(t.id));
       if (ins.some((t) => !t)) throw new GradCamError('RUNTIME', `Cannot run layer '${node.outboundLayer.name}': an input is missing.`);
-      const out = node.outboundLayer.apply(ins.length === 1 ? ins[0]! : (ins as Tensor[]), { ...(node.callArgs as object), training: false });
+      const out = this.fastConv(node.outboundLayer, ins) ?? node.outboundLayer.apply(ins.length === 1 ? ins[0]! : (ins as Tensor[]), { ...(node.callArgs as object), training: false });
       const outs = Array.isArray(out) ? out : [out];
       node.outputTensors.forEach((t, i) => env.set(t.id, outs[i]!));
     }
     return env.get(this.outputId)!;
   }
 
+  /**
+   * Keras Conv2D layers (channels-last, no groups) run as conv + bias + activation with {@link convNhwc}, whose
+   * gradient skips the filter gradient that TF.js's fused conv always computes. Same values as `layer.apply`.
+   */
+  private fastConv(layer: LayerNode['outboundLayer'], ins: (Tensor | undefined)[]): Tensor | undefined {
+    if (layer.getClassName() !== 'Conv2D' || ins.length !== 1) return undefined;
+    const l = layer as unknown as {
+      kernel?: { read(): Tensor };
+      bias?: { read(): Tensor };
+      useBias: boolean;
+      strides: number[];
+      dilationRate: number[] | number;
+      padding: string;
+      dataFormat: string;
+      activation?: { apply(x: Tensor): Tensor };
+      groups?: number;
+    };
+    if (l.dataFormat !== 'channelsLast' || (l.groups ?? 1) !== 1 || !l.kernel) return undefined;
+    const tf = this.tf;
+    const x = ins[0]!;
+    const kernel = l.kernel.read();
+    const [kh, kw] = kernel.shape as [number, number];
+    const s: [number, number] = [l.strides[0] ?? 1, l.strides[1] ?? l.strides[0] ?? 1];
+    const d: [number, number] = Array.isArray(l.dilationRate) ? [l.dilationRate[0] ?? 1, l.dilationRate[1] ?? l.dilationRate[0] ?? 1] : [l.dilationRate ?? 1, l.dilationRate ?? 1];
+    const pads = tfPadding(l.padding, x.shape[1]!, x.shape[2]!, [kh, kw], s, d);
+    const xp = pads[0][0] || pads[0][1] || pads[1][0] || pads[1][1] ? tf.pad(x, [[0, 0], pads[0], pads[1], [0, 0]]) : x;
+    let y = convNhwc(tf, xp, kernel, s, d);
+    if (l.useBias && l.bias) y = tf.add(y, l.bias.read());
+    return l.activation ? l.activation.apply(y) : y;
+  }
+
+  /** Disposes the TF.js model only when it was loaded from a path here (a model passed in stays the caller's). */
   async dispose(): Promise<void> {
-    this.model.dispose();
+    if (this.owned) this.model.dispose();
   }
 }
 
@@ -235,7 +268,7 @@ export class GraphCamModel extends TfjsCamBase {
   private readonly inputName: string;
   private readonly outputNode: string;
 
-  constructor(tf: Tf, private readonly model: GraphModel, targetNode: string | undefined, outputNode: string | undefined) {
+  constructor(tf: Tf, private readonly model: GraphModel, targetNode: string | undefined, outputNode: string | undefined, private readonly owned = false) {
     const inp = model.inputs[0];
     const shape = (inp?.shape ?? []).slice(1);
     if (model.inputs.length !== 1 || shape.length !== 3 || shape.some((d) => !(Number(d) > 0))) {
@@ -259,8 +292,9 @@ export class GraphCamModel extends TfjsCamBase {
     return this.model.execute({ [this.inputName]: x, [this.target]: act }, this.outputNode) as Tensor;
   }
 
+  /** Disposes the TF.js model only when it was loaded from a path here (a model passed in stays the caller's). */
   async dispose(): Promise<void> {
-    this.model.dispose();
+    if (this.owned) this.model.dispose();
   }
 }
 
@@ -290,6 +324,7 @@ export async function loadTfjsCamModel(src: string | LayersModel | GraphModel, o
       throw new GradCamError('INVALID_MODEL', `TF.js could not load '${src}': ${(err as Error).message}`, { cause: err });
     }
   } else model = src;
-  if (model instanceof tf.GraphModel) return new GraphCamModel(tf, model, options.targetLayer, options.outputNode);
-  return new LayersCamModel(tf, model as LayersModel, options.targetLayer);
+  const owned = typeof src === 'string';
+  if (model instanceof tf.GraphModel) return new GraphCamModel(tf, model, options.targetLayer, options.outputNode, owned);
+  return new LayersCamModel(tf, model as LayersModel, options.targetLayer, owned);
 }
