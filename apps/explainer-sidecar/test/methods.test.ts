@@ -55,3 +55,32 @@ t.test('built-in methods', async (t) => {
   t.equal(e.code, status.FAILED_PRECONDITION, 'tree_shap on a remote black-box model');
   t.match(e.details, /method "tree_shap" cannot explain model "linear": it is not a tree ensemble/);
 });
+
+t.test('linear_shap on an ONNX logistic regression equals w * (x - mean)', async (t) => {
+  const { loadOnnxLinearModel } = await import('@genome/model-format');
+  const { readFileSync } = await import('node:fs');
+  const path = fixture('models', 'onnx-trees', 'linear_classifier_logreg_iris.onnx');
+  const lin = loadOnnxLinearModel(readFileSync(path));
+  const F = lin.nFeatures;
+  const names = Array.from({ length: F }, (_, i) => `x${i}`);
+  const bgRows = [0, 1, 2, 3, 4].map((r) => names.map((_, f) => ((r * 7 + f * 3) % 5) + 0.5 * f));
+  const dir = mkdtempSync(join(tmpdir(), 'sidecar-linear-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bg = join(dir, 'bg.csv');
+  writeFileSync(bg, `${names.join(',')}\n${bgRows.map((r) => r.join(',')).join('\n')}\n`);
+  const s = await sidecar({ models: [{ kind: 'file', name: 'logreg', path, featureNames: names, backgroundPath: bg }] });
+  t.teardown(() => s.close(100));
+  const c = client(s.grpcPort);
+  t.teardown(() => c.close());
+  t.equal((await describeModel(c, 'logreg')).model!.methods[0], 'linear_shap', 'linear_shap is the default for a linear model');
+  const x = [[5.1, 3.5, 1.4, 0.2].slice(0, F), [6.7, 3.0, 5.2, 2.3].slice(0, F)];
+  const r = await explainCall(c, { methodName: 'linear_shap', tabular: rows(x) });
+  const K = lin.nOutputs;
+  t.same(r.shape, [2, F, K]);
+  const mean = names.map((_, f) => bgRows.reduce((a, row) => a + row[f]!, 0) / bgRows.length);
+  let worst = 0;
+  x.forEach((row, i) => row.forEach((v, f) => {
+    for (let k = 0; k < K; k++) worst = Math.max(worst, Math.abs(r.values[(i * F + f) * K + k]! - lin.coefficients[k * F + f]! * (v - mean[f]!)));
+  }));
+  t.ok(worst < 1e-9, `closed form (max |diff| ${worst.toExponential(2)})`);
+});

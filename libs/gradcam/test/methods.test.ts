@@ -4,8 +4,7 @@
  */
 import t from 'tap';
 import { CAM_METHODS, computeCams, GradCamError, loadCamModel, type CamModel } from '../src/index.js';
-import { decodeTensor } from '../src/onnx/model.js';
-import { WireReader } from '../src/onnx/wire.js';
+import { decodeOnnxTensor, tensorToFloat32Array } from '@genome/model-format';
 import { fixture, readFixture } from '../../../tools/fixtures.js';
 import { buildModel } from './onnx-build.js';
 import { camReference, relErr } from './helpers.js';
@@ -124,11 +123,11 @@ t.test('mnist-8 (ONNX model zoo, fixed batch 1): outputs and gradients', async (
   t.teardown(() => model.dispose());
   t.equal(model.maxBatch, 1, 'fixed batch of 1 is honoured');
   t.equal(model.target, 'Pooling160_Output_0', 'default target: the tensor before Reshape/Gemm');
-  const input = decodeTensor(new WireReader(readFixture('models', 'onnx-cnn', 'mnist_test_data_set_0', 'input_0.pb')));
-  const expected = decodeTensor(new WireReader(readFixture('models', 'onnx-cnn', 'mnist_test_data_set_0', 'output_0.pb')));
-  const x = input.data as Float32Array;
+  const input = decodeOnnxTensor(readFixture('models', 'onnx-cnn', 'mnist_test_data_set_0', 'input_0.pb'));
+  const expected = decodeOnnxTensor(readFixture('models', 'onnx-cnn', 'mnist_test_data_set_0', 'output_0.pb'));
+  const x = tensorToFloat32Array(input);
   const { outputs } = await model.forward(x, 1);
-  t.ok(relErr(outputs, expected.data) < 1e-5, 'onnxruntime reproduces output_0.pb');
+  t.ok(relErr(outputs, tensorToFloat32Array(expected)) < 1e-5, 'onnxruntime reproduces output_0.pb');
   const cls = Array.from(outputs).indexOf(Math.max(...outputs));
   const { fd, alpha } = await finiteDifferenceAlpha(model, x, cls);
   t.ok(relErr(alpha, fd) < 1e-3, `alpha = finite differences of the onnxruntime head (${relErr(alpha, fd).toExponential(2)})`);

@@ -1,5 +1,5 @@
 /** Builds small ONNX models byte by byte for tests (real protobuf, run by onnxruntime). */
-import { WireWriter } from '../src/onnx/wire.js';
+import { ProtoWriter } from '@genome/model-format';
 
 export interface NodeSpec {
   op: string;
@@ -9,21 +9,21 @@ export interface NodeSpec {
 }
 
 function valueInfo(name: string, dims: (number | string)[]): Uint8Array {
-  const shape = new WireWriter();
-  for (const d of dims) shape.bytes(1, typeof d === 'number' ? new WireWriter().varint(1, d).finish() : new WireWriter().string(2, d).finish());
-  const tensor = new WireWriter().varint(1, 1).bytes(2, shape.finish()).finish();
-  return new WireWriter().string(1, name).bytes(2, new WireWriter().bytes(1, tensor).finish()).finish();
+  const shape = new ProtoWriter();
+  for (const d of dims) shape.bytes(1, typeof d === 'number' ? new ProtoWriter().varint(1, d).finish() : new ProtoWriter().string(2, d).finish());
+  const tensor = new ProtoWriter().varint(1, 1).bytes(2, shape.finish()).finish();
+  return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensor).finish()).finish();
 }
 
 export function buildModel(nodes: NodeSpec[], input: [string, (number | string)[]], output: [string, (number | string)[]]): Uint8Array {
-  const g = new WireWriter();
+  const g = new ProtoWriter();
   for (const n of nodes) {
-    const w = new WireWriter();
+    const w = new ProtoWriter();
     for (const i of n.inputs) w.string(1, i);
     for (const o of n.outputs) w.string(2, o);
     w.string(3, n.outputs[0]!).string(4, n.op);
     for (const a of n.attrs ?? []) {
-      const aw = new WireWriter().string(1, a.name);
+      const aw = new ProtoWriter().string(1, a.name);
       if (a.ints) {
         for (const v of a.ints) aw.varint(8, v);
         aw.varint(20, 7);
@@ -37,5 +37,5 @@ export function buildModel(nodes: NodeSpec[], input: [string, (number | string)[
   g.string(2, 'test');
   g.bytes(11, valueInfo(input[0], input[1]));
   g.bytes(12, valueInfo(output[0], output[1]));
-  return new WireWriter().varint(1, 8).bytes(8, new WireWriter().varint(2, 17).finish()).bytes(7, g.finish()).finish();
+  return new ProtoWriter().varint(1, 8).bytes(8, new ProtoWriter().varint(2, 17).finish()).bytes(7, g.finish()).finish();
 }

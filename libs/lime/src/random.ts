@@ -1,92 +1,41 @@
 /**
- * A small, fast, seedable PRNG (xoshiro128** seeded through splitmix32) with the draws LIME and Anchors
- * need: uniform floats, integers, standard normals, categorical draws, sampling without replacement and
- * truncated normals. The same seed gives the same stream on every platform (pure 32-bit integer math).
+ * LIME's and Anchors' draws on top of the shared seeded generator of @genome/model-format (xoshiro128**
+ * seeded through splitmix32): categorical draws, sampling without replacement and truncated normals. The
+ * same seed gives the same stream on every platform (pure 32-bit integer math).
  */
+import { Rng as SeededRng } from '@genome/model-format';
 import { LimeError } from './errors.js';
 
-export class Rng {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
-  private spare = 0;
-  private hasSpare = false;
-
+export class Rng extends SeededRng {
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new LimeError('INVALID_INPUT', `seed must be a finite number, got ${seed}.`);
-    let x = (Math.floor(seed) ^ Math.floor(seed / 0x100000000)) >>> 0;
-    const next = (): number => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    super(seed);
   }
 
-  /** Next raw 32-bit unsigned integer. */
+  /** Next raw 32-bit unsigned integer (same as `nextUint32`). */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return this.nextUint32();
   }
 
-  /** Uniform double in [0, 1) with 53 random bits. */
+  /** Uniform double in [0, 1) with 53 random bits (same as `nextFloat`). */
   random(): number {
-    const hi = this.nextU32() >>> 5;
-    const lo = this.nextU32() >>> 6;
-    return (hi * 67108864 + lo) / 9007199254740992;
+    return this.nextFloat();
   }
 
-  /** Uniform integer in [0, n). */
+  /** Uniform integer in [0, n) (same as `nextInt`). */
   int(n: number): number {
-    if (n <= 0x100000000 && n > 0) {
-      // Lemire-style rejection to avoid modulo bias for 32-bit ranges.
-      const limit = 0x100000000 - (0x100000000 % n);
-      for (;;) {
-        const r = this.nextU32();
-        if (r < limit) return r % n;
-      }
-    }
-    return Math.floor(this.random() * n);
+    return this.nextInt(n);
   }
 
-  /** Standard normal draw (Marsaglia polar method, one spare cached). */
+  /** Standard normal draw (same as `nextNormal`). */
   normal(): number {
-    if (this.hasSpare) {
-      this.hasSpare = false;
-      return this.spare;
-    }
-    let u = 0;
-    let v = 0;
-    let s = 0;
-    do {
-      u = this.random() * 2 - 1;
-      v = this.random() * 2 - 1;
-      s = u * u + v * v;
-    } while (s >= 1 || s === 0);
-    const m = Math.sqrt((-2 * Math.log(s)) / s);
-    this.spare = v * m;
-    this.hasSpare = true;
-    return u * m;
+    return this.nextNormal();
   }
 
   /** Index drawn from a cumulative distribution `cdf` (last entry = total mass). */
   categorical(cdf: Float64Array): number {
     const n = cdf.length;
-    const u = this.random() * cdf[n - 1]!;
+    const u = this.nextFloat() * cdf[n - 1]!;
     let lo = 0;
     let hi = n - 1;
     while (lo < hi) {
@@ -104,7 +53,7 @@ export class Rng {
   sampleWithoutReplacement(n: number, k: number, out: Int32Array, scratch: Int32Array): void {
     for (let i = 0; i < n; i++) scratch[i] = i;
     for (let i = 0; i < k; i++) {
-      const j = i + this.int(n - i);
+      const j = i + this.nextInt(n - i);
       const tmp = scratch[i]!;
       scratch[i] = scratch[j]!;
       scratch[j] = tmp;
@@ -130,7 +79,7 @@ export class Rng {
     let z: number;
     if (pb - pa <= 1e-300) z = a;
     else {
-      const u = pa + this.random() * (pb - pa);
+      const u = pa + this.nextFloat() * (pb - pa);
       z = normalPpf(u);
       if (z < a) z = a;
       if (z > b) z = b;
@@ -138,10 +87,6 @@ export class Rng {
     if (flip) z = -z;
     return mean + z * std;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 /** Standard normal CDF via erfc (W. J. Cody's rational approximation through Math functions). */

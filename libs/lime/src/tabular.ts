@@ -300,7 +300,7 @@ export class LimeTabularExplainer {
         data[f] = (row[f]! - mean) / scale;
         inverse[f] = row[f]!;
         for (let i = 1; i < n; i++) {
-          const z = rng.normal();
+          const z = rng.nextNormal();
           const x = z * scale + center;
           inverse[i * d + f] = x;
           data[i * d + f] = (x - mean) / scale;

@@ -92,7 +92,7 @@ export class LimeTextExplainer {
     const active = new Uint8Array(K);
     const removed = new Uint8Array(doc.pieces.length);
     for (let i = 1; i < numSamples; i++) {
-      const size = 1 + rng.int(K);
+      const size = 1 + rng.nextInt(K);
       rng.sampleWithoutReplacement(K, size, chosen, scratch);
       active.fill(1);
       for (let k = 0; k < size; k++) {

@@ -43,6 +43,8 @@ export {
   type OnnxType,
   type OnnxValueInfo,
 } from './onnx/model.js';
+export { addOnnxGraphOutputs, extractOnnxSubgraph, type OnnxValueSpec } from './onnx/surgery.js';
+export { ProtoWriter } from './onnx/protobuf-writer.js';
 export { loadOnnxTreeEnsemble, type OnnxTreeOptions } from './onnx/tree-ensemble.js';
 export { applyTransform, findLeaf, predict, predictLeaves, predictRaw, predictWidth, withCovers } from './tree/predict.js';
 export { tfjsPredictor, type TfjsPredictorOptions } from './predictors/tfjs.js';
@@ -72,5 +74,6 @@ export {
   type GenomeRemote,
   type GenomeSample,
 } from './package/manifest.js';
+export { DEFAULT_SEED, Rng, deriveSeed } from './random.js';
 export { loadOnnxLinearModel, linearPredictRaw, type LinearModel } from './linear/model.js';
 export { loadTreeModel, sniffTreeFormat, type TreeModelFormat } from './tree/sniff.js';

@@ -1,58 +1,10 @@
 /** Test helpers: run onnxruntime-node on fixture models and expose intermediate tensors hidden behind ZipMap. */
 import * as ort from 'onnxruntime-node';
-import { ProtoReader } from '../src/onnx/protobuf.js';
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-
-function lenField(field: number, payload: Uint8Array): Uint8Array {
-  const head = [...varint((field << 3) | 2), ...varint(payload.length)];
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head, 0);
-  out.set(payload, head.length);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+import { addOnnxGraphOutputs, OnnxDataType } from '../src/index.js';
 
 /** Returns a copy of an ONNX model with extra float tensor graph outputs (so ORT can fetch them). */
 export function exposeOutputs(bytes: Uint8Array, names: string[]): Uint8Array {
-  const r = new ProtoReader(bytes, 0, bytes.length, 'ModelProto');
-  const parts: Uint8Array[] = [];
-  while (r.next()) {
-    const start = r.pos;
-    const field = r.field;
-    if (field === 7) {
-      const g = r.bytes();
-      const extra = names.map((name) => {
-        const tensorType = lenField(1, new Uint8Array([0x08, 0x01])); // TypeProto.tensor_type { elem_type: FLOAT }
-        const vi = concat([lenField(1, new TextEncoder().encode(name)), lenField(2, tensorType)]);
-        return lenField(12, vi);
-      });
-      parts.push(lenField(7, concat([g, ...extra])));
-      continue;
-    }
-    // Copy the field verbatim: re-encode its tag, then the raw value bytes.
-    const tagBytes = new Uint8Array(varint((field << 3) | r.wire));
-    r.skip();
-    parts.push(tagBytes, bytes.subarray(start, r.pos));
-  }
-  return concat(parts);
+  return addOnnxGraphOutputs(bytes, names.map((name) => ({ name, elemType: OnnxDataType.FLOAT })));
 }
 
 export interface OrtRun {

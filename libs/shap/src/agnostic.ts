@@ -2,11 +2,12 @@
  * What the model-agnostic explainers (kernel, exact, permutation) share: predictor and background checks,
  * options, the base value E[f(background)] and batched evaluation of the explained rows.
  */
-import type { OutputSpace, Predictor } from '@genome/model-format';
+import type { Explanation, OutputSpace, Predictor } from '@genome/model-format';
 import { isBackground, makeBackground, type Background } from './background.js';
 import { CoalitionEvaluator, checkMaxBatch } from './coalitions.js';
 import { ShapError } from './errors.js';
 import { applyLink, checkLink, type Link } from './link.js';
+import { buildExplanation, type FlatResult } from './result.js';
 import { resolveFeatureNames, toDenseRows, type DenseRows, type RowsInput } from './rows.js';
 
 export interface AgnosticOptions {
@@ -21,6 +22,9 @@ export interface AgnosticOptions {
   /** Weights of the background rows when `background` is plain rows (default uniform). */
   backgroundWeights?: ArrayLike<number>;
 }
+
+/** What an agnostic explainer computed; {@link AgnosticBase.explanation} adds the rest. */
+export type AgnosticResult = Pick<FlatResult, 'method' | 'values' | 'base' | 'predictions' | 'parameters' | 'seed' | 'startMs' | 'details'>;
 
 export function checkPredictor(p: Predictor): void {
   if (!p || typeof p !== 'object' || typeof p.predict !== 'function') {
@@ -81,6 +85,19 @@ export class AgnosticBase {
     return this.baseRaw;
   }
 
+  /**
+   * What every explanation starts from: a fresh evaluator, the linked base value and model outputs of the
+   * checked `rows`, and zeroed `values` ([row][feature][output]) and `baseOut` ([row][output]) to fill.
+   */
+  async start(rows: DenseRows): Promise<{ ev: CoalitionEvaluator; base: Float64Array; fx: Float64Array; values: Float64Array; baseOut: Float64Array }> {
+    const ev = this.newEvaluator();
+    const base = this.linked(await this.rawBase(ev));
+    const fx = this.linked(await this.predictRows(ev, rows));
+    const values = new Float64Array(rows.rows * this.nFeatures * this.nOutputs);
+    const baseOut = new Float64Array(rows.rows * this.nOutputs);
+    return { ev, base, fx, values, baseOut };
+  }
+
   /** Model outputs for the explained rows, in batches of at most maxBatch rows, before the link. */
   async predictRows(ev: CoalitionEvaluator, X: DenseRows): Promise<Float64Array> {
     const D = this.nOutputs;
@@ -92,6 +109,23 @@ export class AgnosticBase {
       out.set(y, start * D);
     }
     return out;
+  }
+
+  /** The Explanation of the explained `rows`: names, output space and the evaluator's counts come from here. */
+  explanation(ev: CoalitionEvaluator, rows: DenseRows, r: AgnosticResult): Explanation {
+    return buildExplanation({
+      ...r,
+      nRows: rows.rows,
+      nFeatures: this.nFeatures,
+      nOutputs: this.nOutputs,
+      data: rows.data,
+      featureNames: this.featureNames,
+      outputNames: this.predictor.outputNames,
+      outputSpace: this.outputSpace,
+      modelMs: ev.modelMs,
+      modelCalls: ev.modelCalls,
+      samples: ev.rowsEvaluated,
+    });
   }
 
   linked(v: Float64Array): Float64Array {

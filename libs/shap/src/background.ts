@@ -3,8 +3,9 @@
  * the base value. Summarise large data sets with {@link kmeansBackground} or {@link sampleBackground};
  * the explainer's cost grows linearly with the number of background rows.
  */
+import { DEFAULT_SEED, Rng } from '@genome/model-format';
 import { ShapError } from './errors.js';
-import { DEFAULT_SEED, Rng, checkSeed } from './random.js';
+import { checkSeed } from './seed.js';
 import { toDenseRows, type RowsInput } from './rows.js';
 
 /** Weighted background rows; `weights` sum to 1. */

@@ -9,7 +9,6 @@ import type { Background } from './background.js';
 import { varyingFeatures } from './coalitions.js';
 import { ShapError } from './errors.js';
 import { applyLink } from './link.js';
-import { buildExplanation } from './result.js';
 import type { RowsInput } from './rows.js';
 
 /** Default and hard limits on the number of model features for exact enumeration. */
@@ -48,11 +47,7 @@ export class ExactExplainer {
     const rows = b.rows(X);
     const F = b.nFeatures;
     const D = b.nOutputs;
-    const ev = b.newEvaluator();
-    const base = b.linked(await b.rawBase(ev));
-    const fx = b.linked(await b.predictRows(ev, rows));
-    const values = new Float64Array(rows.rows * F * D);
-    const baseOut = new Float64Array(rows.rows * D);
+    const { ev, base, fx, values, baseOut } = await b.start(rows);
     // Shapley weights per subset size for up to F players, recomputed per M below
     const weight = new Float64Array(F + 1);
     for (let r = 0; r < rows.rows; r++) {
@@ -84,23 +79,13 @@ export class ExactExplainer {
       }
       for (let p = 0; p < M; p++) for (let d = 0; d < D; d++) values[(r * F + players[p]!) * D + d] = phi[p * D + d]!;
     }
-    return buildExplanation({
+    return b.explanation(ev, rows, {
       method: 'exact_shap',
-      nRows: rows.rows,
-      nFeatures: F,
-      nOutputs: D,
       values,
       base: baseOut,
       predictions: fx,
-      data: rows.data,
-      featureNames: b.featureNames,
-      outputNames: b.predictor.outputNames,
-      outputSpace: b.outputSpace,
       parameters: { link: b.link, backgroundRows: b.background.rows, maxBatch: b.maxBatch, maxFeatures: this.maxFeatures },
       startMs,
-      modelMs: ev.modelMs,
-      modelCalls: ev.modelCalls,
-      samples: ev.rowsEvaluated,
     });
   }
 }

@@ -1,5 +1,5 @@
 export { ShapError, type ShapErrorCode } from './errors.js';
-export { Rng, DEFAULT_SEED } from './random.js';
+export { Rng, DEFAULT_SEED } from '@genome/model-format';
 export type { RowsInput } from './rows.js';
 export type { Link } from './link.js';
 export { makeBackground, sampleBackground, kmeansBackground, type Background } from './background.js';

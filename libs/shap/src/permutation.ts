@@ -3,14 +3,13 @@
  * features one at a time) and back (removing them in the same order), which is antithetic sampling; exact
  * for models with at most pairwise interactions after one permutation, and always exactly additive.
  */
-import type { Explanation, Predictor } from '@genome/model-format';
+import { DEFAULT_SEED, Rng, deriveSeed, type Explanation, type Predictor } from '@genome/model-format';
 import { AgnosticBase, type AgnosticOptions } from './agnostic.js';
 import type { Background } from './background.js';
 import { varyingFeatures } from './coalitions.js';
 import { ShapError } from './errors.js';
 import { applyLink } from './link.js';
-import { DEFAULT_SEED, Rng, checkSeed, deriveSeed } from './random.js';
-import { buildExplanation } from './result.js';
+import { checkSeed } from './seed.js';
 import type { RowsInput } from './rows.js';
 
 export interface PermutationExplainOptions {
@@ -36,11 +35,7 @@ export class PermutationExplainer {
     const rows = b.rows(X);
     const F = b.nFeatures;
     const D = b.nOutputs;
-    const ev = b.newEvaluator();
-    const base = b.linked(await b.rawBase(ev));
-    const fx = b.linked(await b.predictRows(ev, rows));
-    const values = new Float64Array(rows.rows * F * D);
-    const baseOut = new Float64Array(rows.rows * D);
+    const { ev, base, fx, values, baseOut } = await b.start(rows);
     const perms: number[] = [];
     for (let r = 0; r < rows.rows; r++) {
       baseOut.set(base, r * D);
@@ -99,24 +94,14 @@ export class PermutationExplainer {
       for (let p = 0; p < M; p++) for (let d = 0; d < D; d++) values[(r * F + players[p]!) * D + d] = phi[p * D + d]! * scale;
       perms.push(nPerm);
     }
-    return buildExplanation({
+    return b.explanation(ev, rows, {
       method: 'permutation_shap',
-      nRows: rows.rows,
-      nFeatures: F,
-      nOutputs: D,
       values,
       base: baseOut,
       predictions: fx,
-      data: rows.data,
-      featureNames: b.featureNames,
-      outputNames: b.predictor.outputNames,
-      outputSpace: b.outputSpace,
       parameters: { maxEvals, link: b.link, backgroundRows: b.background.rows, maxBatch: b.maxBatch },
       seed,
       startMs,
-      modelMs: ev.modelMs,
-      modelCalls: ev.modelCalls,
-      samples: ev.rowsEvaluated,
       details: { permutations: perms },
     });
   }

@@ -6,7 +6,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { GradCamError } from '../errors.js';
 import type { Tf } from '../tfjs/runtime.js';
-import type { OnnxModel, OnnxNode } from './model.js';
+import type { OnnxGraphView, OnnxNode } from './graph.js';
 import { isSupported, runOp, tensorFromOnnx, type OpContext } from './tf-ops.js';
 
 export interface HeadPlan {
@@ -21,7 +21,7 @@ export interface HeadPlan {
 }
 
 /** Finds the head sub-graph from `target` to `output`. Throws INVALID_INPUT when `target` does not feed `output`. */
-export function planHead(m: OnnxModel, target: string, output: string): HeadPlan {
+export function planHead(m: OnnxGraphView, target: string, output: string): HeadPlan {
   const producers = new Map<string, OnnxNode>();
   for (const n of m.nodes) for (const o of n.outputs) producers.set(o, n);
   const known = producers.has(target) || m.inputs.some((i) => i.name === target);
@@ -56,7 +56,7 @@ export function planHead(m: OnnxModel, target: string, output: string): HeadPlan
 }
 
 /** The output of the last node before spatial pooling/flattening on the way to the output (a sensible default target). */
-export function lastConvLike(m: OnnxModel, output?: string): string | undefined {
+export function lastConvLike(m: OnnxGraphView, output?: string): string | undefined {
   const collapse = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax', 'Flatten', 'Reshape', 'Gemm', 'MatMul']);
   const out = output ?? m.outputs[0]?.name;
   const need = new Set<string>(out ? [out] : []);
@@ -76,7 +76,7 @@ export class HeadRunner {
   private readonly cache = new Map<string, Tensor>();
   constructor(
     private readonly tf: Tf,
-    private readonly model: OnnxModel,
+    private readonly model: OnnxGraphView,
     readonly plan: HeadPlan,
   ) {}
 

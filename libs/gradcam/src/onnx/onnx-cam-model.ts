@@ -6,15 +6,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Tensor } from '@tensorflow/tfjs';
+import { addOnnxGraphOutputs, extractOnnxSubgraph, OnnxDataType } from '@genome/model-format';
 import type { BodyResult, CamModel, ResolvedTarget } from '../cam-model.js';
 import { GradCamError } from '../errors.js';
 import { targetScores } from '../targets-tf.js';
 import { withKernelFallback } from '../tfjs/fallback.js';
 import { loadTf, type Tf, type TfBackendName } from '../tfjs/runtime.js';
 import { HeadRunner, lastConvLike, planHead, type HeadPlan } from './head.js';
-import { decodeOnnx, feedInputs, OnnxType, type OnnxModel } from './model.js';
+import { feedInputs, readOnnxGraph, type OnnxGraphView } from './graph.js';
 import { loadOrt, type Ort } from './runtime.js';
-import { subModel, withExtraOutputs } from './surgery.js';
 import { SUPPORTED_ONNX_OPS } from './tf-ops.js';
 
 export interface OnnxCamOptions {
@@ -50,7 +50,7 @@ export class OnnxCamModel implements CamModel {
 
   private constructor(
     private readonly ort: Ort,
-    private readonly onnx: OnnxModel,
+    private readonly onnx: OnnxGraphView,
     private readonly session: Session,
     private readonly inputName: string,
     readonly inputShape: readonly number[],
@@ -82,7 +82,7 @@ export class OnnxCamModel implements CamModel {
         throw new GradCamError('INVALID_INPUT', `Cannot read ONNX model '${src}': ${(err as Error).message}`, { cause: err });
       }
     } else bytes = src;
-    const onnx = decodeOnnx(bytes);
+    const onnx = readOnnxGraph(bytes);
     const feeds = feedInputs(onnx);
     if (feeds.length !== 1) throw new GradCamError('UNSUPPORTED', `Image CAMs need a model with exactly one input tensor; this one has ${feeds.length} (${feeds.map((f) => f.name).join(', ')}).`);
     const feed = feeds[0]!;
@@ -101,10 +101,9 @@ export class OnnxCamModel implements CamModel {
     if (maxBatch !== 1 && feed.dims[0]! > 0) throw new GradCamError('UNSUPPORTED', `The model input has a fixed batch of ${feed.dims[0]}; export it with batch 1 or a dynamic batch.`);
     const ort = await loadOrt();
     const extra = [plan.target, ...plan.externals.filter((e) => e !== feed.name)];
-    const elemTypes = extra.map((e) => onnx.valueInfo.get(e)?.elemType ?? 0);
     let session: Session;
     try {
-      session = await ort.InferenceSession.create(withExtraOutputs(onnx, extra, elemTypes), (options.sessionOptions ?? {}) as never);
+      session = await ort.InferenceSession.create(addOnnxGraphOutputs(bytes, extra.map((name) => ({ name, elemType: onnx.valueInfo.get(name)?.elemType ?? 0 }))), (options.sessionOptions ?? {}) as never);
     } catch (err) {
       throw new GradCamError('RUNTIME', `onnxruntime could not load the model: ${(err as Error).message}`, { cause: err });
     }
@@ -224,7 +223,7 @@ export class OnnxCamModel implements CamModel {
   private async headBatch(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array> {
     // Forward-only: run the cut-out head model on onnxruntime so it works for any op.
     this.headSession ??= this.ort.InferenceSession.create(
-      subModel(this.onnx, new Set(this.plan.nodes.map((n) => n.index)), [this.plan.target, ...this.plan.externals].map((name) => ({ name, elemType: this.onnx.valueInfo.get(name)?.elemType ?? OnnxType.FLOAT }))),
+      extractOnnxSubgraph(this.onnx.bytes, this.plan.nodes.map((n) => n.index), [this.plan.target, ...this.plan.externals].map((name) => ({ name, elemType: this.onnx.valueInfo.get(name)?.elemType ?? OnnxDataType.FLOAT }))),
       { logSeverityLevel: 3, ...(this.options.sessionOptions ?? {}) } as never,
     ) as Promise<Session>;
     const session = await this.headSession.catch((err: unknown) => {

@@ -5,7 +5,7 @@
  */
 import type { Tensor } from '@tensorflow/tfjs';
 import { GradCamError } from '../errors.js';
-import type { OnnxAttr, OnnxNode, OnnxTensor } from './model.js';
+import type { OnnxAttr, OnnxNode, OnnxTensor } from './graph.js';
 import type { Tf } from '../tfjs/runtime.js';
 import { convNhwc } from '../tfjs/fast-conv.js';
 

@@ -290,7 +290,7 @@ class TabularAnchorSampler implements AnchorSampler<number[]> {
     const d = this.d;
     const rng = this.rng;
     for (let i = 0; i < m; i++) {
-      const r = rng.int(this.n);
+      const r = rng.nextInt(this.n);
       samples.set(train.subarray(r * d, r * d + d), i * d);
     }
     if (order.length === 0) return -1;
@@ -324,7 +324,7 @@ class TabularAnchorSampler implements AnchorSampler<number[]> {
     };
     if (uniq.length > 0 && nb[0]! >= m) {
       const full = partial[uniq.length - 1]!;
-      for (let i = 0; i < m; i++) copyFeats(i, full[rng.int(full.length)]!, uniq);
+      for (let i = 0; i < m; i++) copyFeats(i, full[rng.nextInt(full.length)]!, uniq);
     } else if (uniq.length > 0) {
       // alibi replace_features: longest satisfiable prefix first, remaining anchor features drawn per feature
       const M = uniq.length;
@@ -351,13 +351,13 @@ class TabularAnchorSampler implements AnchorSampler<number[]> {
           for (let i = 0; i < nSamp; i++) copyFeats(start + i, rowsP[i]!, keep);
           remaining -= nSamp;
         } else {
-          for (let i = 0; i < remaining; i++) copyFeats(start + i, rowsP[rng.int(rowsP.length)]!, keep);
+          for (let i = 0; i < remaining; i++) copyFeats(start + i, rowsP[rng.nextInt(rowsP.length)]!, keep);
           nSamp = remaining;
           remaining = 0;
         }
         for (const f of redraw) {
           const rows = allowed.get(f)!;
-          for (let i = 0; i < nSamp; i++) samples[(start + i) * d + f] = train[rows[rng.int(rows.length)]! * d + f]!;
+          for (let i = 0; i < nSamp; i++) samples[(start + i) * d + f] = train[rows[rng.nextInt(rows.length)]! * d + f]!;
         }
         start += nSamp;
       }
@@ -367,13 +367,13 @@ class TabularAnchorSampler implements AnchorSampler<number[]> {
         for (let i = start; i < m; i++) {
           for (const f of uniq) {
             const rows = allowed.get(f)!;
-            samples[i * d + f] = train[rows[rng.int(rows.length)]! * d + f]!;
+            samples[i * d + f] = train[rows[rng.nextInt(rows.length)]! * d + f]!;
           }
         }
       }
     }
     for (const u of unk) {
-      for (let i = 0; i < m; i++) samples[i * d + u.f] = u.categorical ? u.value : min[u.f]! + rng.random() * (max[u.f]! - min[u.f]!);
+      for (let i = 0; i < m; i++) samples[i * d + u.f] = u.categorical ? u.value : min[u.f]! + rng.nextFloat() * (max[u.f]! - min[u.f]!);
     }
     return coverage;
   }

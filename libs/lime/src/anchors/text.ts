@@ -116,7 +116,7 @@ class TextAnchorSampler implements AnchorSampler<string> {
     const inAnchor = new Uint8Array(F);
     for (const f of order) inAnchor[f] = 1;
     for (let i = 0; i < n; i++) {
-      for (let f = 0; f < F; f++) if (!inAnchor[f] && this.rng.random() < this.p) data[i * F + f] = 0;
+      for (let f = 0; f < F; f++) if (!inAnchor[f] && this.rng.nextFloat() < this.p) data[i * F + f] = 0;
     }
   }
 

@@ -100,7 +100,7 @@ export class LimeImageExplainer {
     }
     const data = new Float64Array(numSamples * K);
     for (let i = 0; i < K; i++) data[i] = 1;
-    for (let i = K; i < numSamples * K; i++) data[i] = rng.int(2);
+    for (let i = K; i < numSamples * K; i++) data[i] = rng.nextInt(2);
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
     const counter = new ModelCounter();
@@ -188,7 +188,7 @@ export class LimeImageExplainer {
 }
 
 function segment(image: HwcImage, seg: Segmentation, w: number, h: number, rng: Rng): { segments: Int32Array; count: number } {
-  if (seg.algorithm === 'quickshift') return quickshift(image, { ...seg, seed: seg.seed ?? rng.int(1000) });
+  if (seg.algorithm === 'quickshift') return quickshift(image, { ...seg, seed: seg.seed ?? rng.nextInt(1000) });
   if (seg.algorithm === 'slic') return slic(image, seg);
   if (seg.algorithm === 'precomputed') {
     if (!seg.segments || seg.segments.length !== w * h) throw new LimeError('INVALID_INPUT', `precomputed segments must have one label per pixel (${w * h}).`);

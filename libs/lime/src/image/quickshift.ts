@@ -57,7 +57,7 @@ export function quickshift(img: HwcImage, options: QuickshiftOptions = {}): { se
     }
   }
   const rng = new Rng(options.seed ?? 0);
-  for (let p = 0; p < n; p++) dens[p] += rng.normal() * 0.00001;
+  for (let p = 0; p < n; p++) dens[p] += rng.nextNormal() * 0.00001;
   const parent = new Int32Array(n);
   for (let y = 0; y < h; y++) {
     const ya = Math.max(0, y - kw);

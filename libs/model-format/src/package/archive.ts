@@ -129,7 +129,7 @@ export async function extractPackageArchive(
     }
     return { root, tempDir };
   } catch (err) {
-    await rm(tempDir, { recursive: true, force: true });
+    await rm(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }); // a failed extraction may still be flushing files
     throw err;
   }
 }

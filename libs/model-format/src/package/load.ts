@@ -98,7 +98,7 @@ export async function loadGenomePackage(path: string, opts: LoadPackageOptions =
   try {
     return await fromDirectory(root, tempDir);
   } catch (err) {
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    if (tempDir) await rm(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }); // retried: files may still be closing
     throw err;
   }
 }
@@ -171,7 +171,7 @@ async function fromDirectory(root: string, tempDir: string | undefined): Promise
     async close() {
       if (closed) return;
       closed = true;
-      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+      if (tempDir) await rm(tempDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }); // retried: files may still be closing
     },
   };
   return pkg;

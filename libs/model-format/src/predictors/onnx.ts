@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { ModelFormatError } from '../errors.js';
 import type { ImagePredictor, Matrix, OutputSpace, Predictor } from '../predictor.js';
 import { checkMaxBatch, checkRows, runBatched } from './batching.js';
-import { addGraphOutputs, readOnnxGraph, type OnnxGraphInfo } from './onnx-graph.js';
+import { attributeStrings, decodeOnnxModel, type OnnxNode } from '../onnx/model.js';
+import { addOnnxGraphOutputs } from '../onnx/surgery.js';
 import { loadOnnxRuntime, type OrtModule } from './runtime.js';
 
 export interface OnnxPredictorOptions {
@@ -64,6 +65,30 @@ function describe(src: string | Uint8Array): string {
   return typeof src === 'string' ? src : `<${src.length} bytes>`;
 }
 
+interface NodeInfo {
+  readonly opType: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  /** `classlabels_strings` / `classlabels_int64s` (ZipMap, *Classifier ops), as strings. */
+  readonly classLabels?: readonly string[];
+}
+
+/** Node op types, inputs, outputs and class labels, and the graph output names. */
+function graphInfo(bytes: Uint8Array): { nodes: NodeInfo[]; outputs: string[] } {
+  const { graph } = decodeOnnxModel(bytes);
+  return { nodes: graph.nodes.map(nodeInfo), outputs: graph.outputs.map((o) => o.name) };
+}
+
+function nodeInfo(n: OnnxNode): NodeInfo {
+  let classLabels: string[] | undefined;
+  for (const a of n.attributes) {
+    if (a.name === 'classlabels_strings') classLabels = attributeStrings(a) ?? [];
+    else if (a.name === 'classlabels_int64s') classLabels = Array.from(a.ints ?? [], String);
+  }
+  const { opType, inputs, outputs } = n;
+  return classLabels ? { opType, inputs, outputs, classLabels } : { opType, inputs, outputs };
+}
+
 async function plan(src: string | Uint8Array, opts: OnnxPredictorOptions, image: boolean): Promise<Plan> {
   const ort = await loadOnnxRuntime();
   let bytes: Uint8Array;
@@ -74,11 +99,11 @@ async function plan(src: string | Uint8Array, opts: OnnxPredictorOptions, image:
       cause: err,
     });
   }
-  const graph: OnnxGraphInfo = readOnnxGraph(bytes);
+  const graph = graphInfo(bytes);
   const zipmaps = graph.nodes.filter((n) => n.opType === 'ZipMap');
   const labelled = graph.nodes.find((n) => n.classLabels !== undefined && n.opType !== 'ZipMap');
   const extra = zipmaps.map((z) => z.inputs[0]!).filter((n) => n && !graph.outputs.includes(n));
-  const modelBytes = extra.length > 0 ? addGraphOutputs(bytes, extra) : bytes;
+  const modelBytes = extra.length > 0 ? addOnnxGraphOutputs(bytes, extra) : bytes;
 
   let session: Session;
   try {

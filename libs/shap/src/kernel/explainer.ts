@@ -4,14 +4,13 @@
  * batched model calls over a weighted background, optional l1 feature selection and a weighted least-squares
  * fit constrained to add up to f(x) - E[f].
  */
-import type { Explanation, Predictor } from '@genome/model-format';
+import { DEFAULT_SEED, Rng, deriveSeed, type Explanation, type Predictor } from '@genome/model-format';
 import { AgnosticBase, type AgnosticOptions } from '../agnostic.js';
 import type { Background } from '../background.js';
 import { varyingFeatures } from '../coalitions.js';
 import { ShapError } from '../errors.js';
 import { applyLink } from '../link.js';
-import { DEFAULT_SEED, Rng, checkSeed, deriveSeed } from '../random.js';
-import { buildExplanation } from '../result.js';
+import { checkSeed } from '../seed.js';
 import type { RowsInput } from '../rows.js';
 import { selectInformationCriterion, selectNumFeatures, type GramStats } from './lars.js';
 import { kernelSamples, resolveNsamples } from './sampler.js';
@@ -94,14 +93,8 @@ export class KernelExplainer {
         );
       }
     }
-    const ev = b.newEvaluator();
-    const rawBase = await b.rawBase(ev);
-    const base = b.linked(rawBase);
-    const fxRaw = await b.predictRows(ev, rows);
-    const fx = b.linked(fxRaw);
+    const { ev, base, fx, values, baseOut } = await b.start(rows);
 
-    const values = new Float64Array(rows.rows * F * D);
-    const baseOut = new Float64Array(rows.rows * D);
     const samplesUsed: number[] = [];
     const complete: boolean[] = [];
     const singular: boolean[] = [];
@@ -148,18 +141,11 @@ export class KernelExplainer {
       complete.push(s.complete);
       singular.push(isSingular);
     }
-    return buildExplanation({
+    return b.explanation(ev, rows, {
       method: 'kernel_shap',
-      nRows: rows.rows,
-      nFeatures: F,
-      nOutputs: D,
       values,
       base: baseOut,
       predictions: fx,
-      data: rows.data,
-      featureNames: b.featureNames,
-      outputNames: b.predictor.outputNames,
-      outputSpace: b.outputSpace,
       parameters: {
         nsamples: nsamplesOpt === 'auto' ? 'auto' : resolveNsamples(nsamplesOpt, F).nsamples,
         l1Reg: options.l1Reg ?? false,
@@ -169,9 +155,6 @@ export class KernelExplainer {
       },
       seed,
       startMs,
-      modelMs: ev.modelMs,
-      modelCalls: ev.modelCalls,
-      samples: ev.rowsEvaluated,
       details: { samplesUsed, fullEnumeration: complete, singularSystem: singular },
     });
   }

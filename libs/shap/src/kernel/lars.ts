@@ -125,7 +125,31 @@ export function larsPath(gram: Float64Array, xty: Float64Array, p: number, maxIt
 /** Features selected by the first `k` LAR steps (shap's `num_features(k)`). */
 export function selectNumFeatures(s: GramStats, k: number): Int32Array {
   const { active } = larsPath(s.gram, s.xty, s.p, Math.min(k, s.p), false);
+  if (active.length === 0) return Int32Array.of(strongestFeature(s));
   return Int32Array.from(active.slice().sort((x, y) => x - y));
+}
+
+/**
+ * The feature most correlated with the target after centring and scaling (the first a LARS path would enter).
+ * Selection keeps at least this one: with none selected no attribution could carry f(x) - E[f], and the
+ * efficiency constraint (base + sum = prediction) would break. (shap returns all zeros there; we keep efficiency.)
+ */
+function strongestFeature(s: GramStats): number {
+  const { p, n } = s;
+  const ymean = s.ysum / n;
+  let best = 0;
+  let bestAbs = -1;
+  for (let j = 0; j < p; j++) {
+    const mean = s.xsum[j]! / n;
+    const v = s.gram[j * p + j]! / n - mean * mean;
+    const scale = v > 1e-300 ? Math.sqrt(v) : 1;
+    const c = Math.abs((s.xty[j]! - n * mean * ymean) / scale);
+    if (c > bestAbs) {
+      bestAbs = c;
+      best = j;
+    }
+  }
+  return best;
 }
 
 /** Features with non-zero coefficients at the AIC/BIC-optimal point of the lasso path (LassoLarsIC). */
@@ -183,5 +207,6 @@ export function selectInformationCriterion(s: GramStats, criterion: 'aic' | 'bic
   }
   const out: number[] = [];
   for (let j = 0; j < p; j++) if (bestCoef[j] !== 0) out.push(j);
+  if (out.length === 0) out.push(strongestFeature(s));
   return Int32Array.from(out);
 }

@@ -4,7 +4,7 @@
  * weights; the remaining sizes are sampled in complement pairs, with repeated masks accumulating weight,
  * and the sampled weights are rescaled to the kernel weight left over.
  */
-import type { Rng } from '../random.js';
+import type { Rng } from '@genome/model-format';
 
 export interface KernelSamples {
   /** `count x M` masks, 1 = feature present (taken from the explained row). */

@@ -1,8 +1,8 @@
 /**
- * A small, fast, seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) so every sampling
- * explainer is reproducible across runs and platforms: the same seed gives the same numbers everywhere.
+ * A small, fast, seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) shared by the
+ * sampling explainers, so every explanation is reproducible across runs and platforms: the same seed gives
+ * the same numbers everywhere (pure 32-bit integer math).
  */
-import { ShapError } from './errors.js';
 
 /** Default seed used when the caller does not pass one (explanations record the seed they used). */
 export const DEFAULT_SEED = 20240607;
@@ -13,14 +13,6 @@ function splitmix32(state: number): number {
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
   return (z ^ (z >>> 16)) >>> 0;
-}
-
-/** Checks a user seed: a safe integer. */
-export function checkSeed(seed: unknown): number {
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
-    throw new ShapError('INVALID_OPTION', `seed must be a safe integer, got ${String(seed)}.`);
-  }
-  return seed;
 }
 
 /** Mixes a seed with a stream number (e.g. the explained row index) into a new 32-bit seed. */
@@ -73,9 +65,10 @@ export class Rng {
     return (a * 67108864 + b) / 9007199254740992;
   }
 
-  /** Uniform integer in [0, n) without modulo bias (n <= 2^32). */
+  /** Uniform integer in [0, n): without modulo bias for n <= 2^32, from {@link nextFloat} above. */
   nextInt(n: number): number {
     if (n <= 1) return 0;
+    if (n > 4294967296) return Math.floor(this.nextFloat() * n);
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const r = this.nextUint32();

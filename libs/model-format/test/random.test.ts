@@ -1,6 +1,5 @@
 import t from 'tap';
-import { Rng } from '../src/index.js';
-import { deriveSeed } from '../src/random.js';
+import { deriveSeed, Rng } from '../src/index.js';
 
 t.test('same seed, same stream; different seeds differ', async (t) => {
   const a = new Rng(123);
@@ -42,4 +41,14 @@ t.test('uniform floats and unbiased integers', async (t) => {
   const perm = Int32Array.from({ length: 20 }, (_, i) => i);
   r.shuffle(perm);
   t.same([...perm].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i), 'shuffle is a permutation');
+});
+
+t.test('integers above 2^32 and degenerate ranges do not hang', async (t) => {
+  const r = new Rng(3);
+  for (let i = 0; i < 100; i++) {
+    const v = r.nextInt(2 ** 40);
+    t.ok(Number.isInteger(v) && v >= 0 && v < 2 ** 40);
+  }
+  t.equal(r.nextInt(1), 0);
+  t.equal(r.nextInt(0), 0);
 });

@@ -1,0 +1,166 @@
+/**
+ * ONNX graph surgery on the serialized ModelProto: expose intermediate tensors as graph outputs (onnxruntime
+ * returns only graph outputs, and cannot return ZipMap's `seq(map)`), and cut a sub-model out of the graph
+ * (e.g. the head after a CNN layer). Fields that are not changed are copied byte for byte, never re-encoded.
+ *
+ * Node indices are positions in `decodeOnnxModel(bytes).graph.nodes`. Like the decoder, a file with several
+ * `graph` fields is read as its last one. Malformed bytes throw {@link ModelFormatError} INVALID_MODEL.
+ */
+import { ModelFormatError } from '../errors.js';
+import { ProtoReader, WireType } from './protobuf.js';
+import { ProtoWriter } from './protobuf-writer.js';
+
+/** A tensor value for a graph input/output: its name and {@link OnnxDataType} (omitted or 0: left untyped). */
+export interface OnnxValueSpec {
+  name: string;
+  elemType?: number;
+}
+
+/** One encoded field of a message: its number, its bytes (tag included) and, for LEN fields, the payload. */
+interface Field {
+  field: number;
+  chunk: Uint8Array;
+  payload?: Uint8Array;
+}
+
+interface SplitModel {
+  /** ModelProto fields before and after the (last) graph field, graph fields left out. */
+  before: Field[];
+  after: Field[];
+  graph: Field[];
+}
+
+const GRAPH = 7;
+const G_NODE = 1;
+const G_INITIALIZER = 5;
+const G_INPUT = 11;
+const G_OUTPUT = 12;
+const G_VALUE_INFO = 13;
+
+function fields(buf: Uint8Array, start: number, end: number, what: string): Field[] {
+  const r = new ProtoReader(buf, start, end, what);
+  const out: Field[] = [];
+  while (r.pos < r.end) {
+    const at = r.pos;
+    r.next();
+    const f: Field = { field: r.field, chunk: buf.subarray(0, 0) };
+    if (r.wire === WireType.LEN) f.payload = r.bytes();
+    else r.skip();
+    f.chunk = buf.subarray(at, r.pos);
+    out.push(f);
+  }
+  return out;
+}
+
+function splitModel(bytes: Uint8Array): SplitModel {
+  if (!(bytes instanceof Uint8Array)) throw new ModelFormatError('INVALID_INPUT', 'ONNX graph surgery expects the bytes (Uint8Array) of an .onnx file.');
+  const top = fields(bytes, 0, bytes.length, 'ModelProto');
+  let at = -1;
+  for (let i = 0; i < top.length; i++) if (top[i]!.field === GRAPH && top[i]!.payload) at = i;
+  if (at < 0) throw new ModelFormatError('INVALID_MODEL', 'Invalid ONNX model: no graph (ModelProto field 7). Is this really an .onnx file?');
+  const p = top[at]!.payload!;
+  const graph = fields(p, 0, p.length, 'GraphProto');
+  const others = (f: Field) => f.field !== GRAPH;
+  return { before: top.slice(0, at).filter(others), after: top.slice(at + 1).filter(others), graph };
+}
+
+function rebuild(m: SplitModel, graph: Uint8Array): Uint8Array {
+  const w = new ProtoWriter();
+  for (const f of m.before) w.raw(f.chunk);
+  w.bytes(GRAPH, graph);
+  for (const f of m.after) w.raw(f.chunk);
+  return w.finish();
+}
+
+/** Values of the repeated string field `field` of an encoded message. */
+function strings(payload: Uint8Array | undefined, field: number, what: string): string[] {
+  const out: string[] = [];
+  if (!payload) return out;
+  const r = new ProtoReader(payload, 0, payload.length, what);
+  while (r.next()) {
+    if (r.field === field && r.wire === WireType.LEN) out.push(r.string());
+    else r.skip();
+  }
+  return out;
+}
+
+/** `name` of a ValueInfoProto (field 1) or TensorProto (field 8). */
+function nameOf(f: Field): string | undefined {
+  const names = f.field === G_INITIALIZER ? strings(f.payload, 8, 'TensorProto') : strings(f.payload, 1, 'ValueInfoProto');
+  return names.at(-1);
+}
+
+/** An encoded ValueInfoProto: the name and, when `elemType` > 0, a tensor type without shape. */
+function valueInfo(v: OnnxValueSpec): Uint8Array {
+  const w = new ProtoWriter().string(1, v.name);
+  if (v.elemType !== undefined && v.elemType > 0) {
+    const tensorType = new ProtoWriter().varint(1, v.elemType).finish();
+    w.bytes(2, new ProtoWriter().bytes(1, tensorType).finish());
+  }
+  return w.finish();
+}
+
+/**
+ * A copy of the model whose graph also outputs the given tensors (a name alone, or a name with its element
+ * type). Names that already are graph outputs are left as they are.
+ */
+export function addOnnxGraphOutputs(bytes: Uint8Array, outputs: readonly (string | OnnxValueSpec)[]): Uint8Array {
+  const m = splitModel(bytes);
+  const g = new ProtoWriter();
+  const existing = new Set<string>();
+  for (const f of m.graph) {
+    g.raw(f.chunk);
+    if (f.field === G_OUTPUT) existing.add(nameOf(f) ?? '');
+  }
+  for (const o of outputs) {
+    const spec = typeof o === 'string' ? { name: o } : o;
+    if (existing.has(spec.name)) continue;
+    existing.add(spec.name);
+    g.bytes(G_OUTPUT, valueInfo(spec));
+  }
+  return rebuild(m, g.finish());
+}
+
+/**
+ * The sub-model made of the nodes at `nodes` (indices into the graph's node list, kept in graph order) whose
+ * graph inputs are `inputs`. Initializers the kept nodes read are kept (also when IR < 4 lists them as graph
+ * inputs), other initializers and all value_info are dropped; graph outputs stay the original ones.
+ */
+export function extractOnnxSubgraph(bytes: Uint8Array, nodes: Iterable<number>, inputs: readonly OnnxValueSpec[]): Uint8Array {
+  const m = splitModel(bytes);
+  const keep = new Set(nodes);
+  const initializers = new Set<string>();
+  const used = new Set<string>();
+  let node = 0;
+  for (const f of m.graph) {
+    if (f.field === G_INITIALIZER) initializers.add(nameOf(f) ?? '');
+    else if (f.field === G_NODE) {
+      if (keep.has(node)) for (const i of strings(f.payload, 1, 'NodeProto')) used.add(i);
+      node++;
+    }
+  }
+  const g = new ProtoWriter();
+  let wroteInputs = false;
+  const writeInputs = (): void => {
+    if (wroteInputs) return;
+    wroteInputs = true;
+    for (const v of inputs) g.bytes(G_INPUT, valueInfo(v));
+  };
+  node = 0;
+  for (const f of m.graph) {
+    if (f.field === G_NODE) {
+      if (keep.has(node)) g.raw(f.chunk);
+      node++;
+    } else if (f.field === G_INPUT) {
+      // keep inputs that are initializers (IR < 4 lists them); drop real feeds
+      writeInputs();
+      const name = nameOf(f);
+      if (name !== undefined && initializers.has(name) && used.has(name)) g.raw(f.chunk);
+    } else if (f.field === G_INITIALIZER) {
+      const name = nameOf(f);
+      if (name !== undefined && used.has(name)) g.raw(f.chunk);
+    } else if (f.field !== G_VALUE_INFO) g.raw(f.chunk); // value_info may describe tensors that no longer exist
+  }
+  writeInputs();
+  return rebuild(m, g.finish());
+}
