@@ -77,3 +77,4 @@ export {
 export { DEFAULT_SEED, Rng, deriveSeed } from './random.js';
 export { loadOnnxLinearModel, linearPredictRaw, type LinearModel } from './linear/model.js';
 export { loadTreeModel, sniffTreeFormat, type TreeModelFormat } from './tree/sniff.js';
+export { loadOnnxRuntime, type OrtModule } from './predictors/runtime.js';

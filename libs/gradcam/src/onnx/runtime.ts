@@ -1,16 +1,13 @@
-/** Lazy onnxruntime-node loader: nothing is imported until the first ONNX call. */
+/** onnxruntime-node for the ONNX CAMs, loaded lazily through @genome/model-format (nothing at module load). */
+import { loadOnnxRuntime, type OrtModule } from '@genome/model-format';
 import { GradCamError } from '../errors.js';
 
-export type Ort = typeof import('onnxruntime-node');
-let ort: Promise<Ort> | undefined;
+export type Ort = OrtModule;
 
-export function loadOrt(): Promise<Ort> {
-  ort ??= import('onnxruntime-node').then(
-    (m) => ((m as { default?: Ort }).default?.InferenceSession ? (m as { default: Ort }).default : m),
-    (err: unknown) => {
-      ort = undefined;
-      throw new GradCamError('MISSING_DEPENDENCY', 'onnxruntime-node is needed to run ONNX models: npm install onnxruntime-node', { cause: err });
-    },
-  );
-  return ort;
+export async function loadOrt(): Promise<Ort> {
+  try {
+    return await loadOnnxRuntime();
+  } catch (err) {
+    throw new GradCamError('MISSING_DEPENDENCY', 'onnxruntime-node is needed to run ONNX models: npm install onnxruntime-node', { cause: err });
+  }
 }
