@@ -26,6 +26,9 @@ export function methodName(req: pb.ExplainRequest): string {
   return name.slice('METHOD_'.length).toLowerCase();
 }
 
+/** Margin between the client's deadline and the server's copy of it (transit plus timer granularity). */
+const DEADLINE_TRANSIT_MS = 100;
+
 function deadlineOf(call: AnyCall, ctx: SidecarContext): number {
   const d = call.getDeadline();
   const ms = d instanceof Date ? d.getTime() : d;
@@ -71,7 +74,10 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
 
   const open = (call: AnyCall): CallScope => {
     const scope = new CallScope(ctx.shutdownSignal, deadlineOf(call, ctx), ctx.metrics);
-    call.on('cancelled', () => scope.cancel(Date.now() >= deadlineOf(call, ctx) ? 'deadline' : 'client'));
+    // The server learns the deadline as a timeout at receipt, so its copy ends a little after the client's: a
+    // client that gives up at its deadline cancels the stream just before ours fires. Within that margin the
+    // cancel is the deadline, not the client's choice.
+    call.on('cancelled', () => scope.cancel(Date.now() >= deadlineOf(call, ctx) - DEADLINE_TRANSIT_MS ? 'deadline' : 'client'));
     return scope;
   };
 
