@@ -5,6 +5,9 @@
 import { ModelFormatError } from '../errors.js';
 import { Decision, Missing, type TreeEnsemble } from './ensemble.js';
 
+/** Rows that walk one tree before the next tree is taken (keeps the tree's nodes in cache). */
+const ROW_BLOCK = 64;
+
 function checkRows(model: TreeEnsemble, rows: Float64Array, nRows: number): void {
   if (!(rows instanceof Float64Array)) throw new ModelFormatError('INVALID_INPUT', 'rows must be a Float64Array (row-major, nRows x nFeatures).');
   if (!Number.isInteger(nRows) || nRows < 0) throw new ModelFormatError('INVALID_INPUT', `nRows must be a non-negative integer, got ${nRows}.`);
@@ -73,32 +76,39 @@ export function predictRaw(model: TreeEnsemble, rows: Float64Array, nRows: numbe
   const treesPerOutput = new Float64Array(K);
   if (W === 1) for (let t = 0; t < nTrees; t++) treesPerOutput[treeOutput[t]!]! += 1;
   else treesPerOutput.fill(nTrees);
-  for (let r = 0; r < nRows; r++) {
-    const base = r * F;
-    const o = r * K;
-    if (init !== 0) for (let k = 0; k < K; k++) out[o + k] = init;
+  if (init !== 0) out.fill(init);
+  // Tree-major over blocks of rows: one tree's nodes stay in cache while a block of rows walks it.
+  for (let r0 = 0; r0 < nRows; r0 += ROW_BLOCK) {
+    const r1 = Math.min(nRows, r0 + ROW_BLOCK);
     for (let t = 0; t < nTrees; t++) {
-      const leaf = findLeaf(model, rows, base, treeOffsets[t]!);
-      if (W === 1) {
-        const k = o + treeOutput[t]!;
-        const v = value[leaf]!;
-        if (isMin) {
-          if (v < out[k]!) out[k] = v;
-        } else if (isMax) {
-          if (v > out[k]!) out[k] = v;
-        } else out[k]! += v;
-      } else {
-        const vb = leaf * W;
-        for (let k = 0; k < K; k++) {
-          const v = value[vb + k]!;
+      const root = treeOffsets[t]!;
+      for (let r = r0; r < r1; r++) {
+        const leaf = findLeaf(model, rows, r * F, root);
+        const o = r * K;
+        if (W === 1) {
+          const k = o + treeOutput[t]!;
+          const v = value[leaf]!;
           if (isMin) {
-            if (v < out[o + k]!) out[o + k] = v;
+            if (v < out[k]!) out[k] = v;
           } else if (isMax) {
-            if (v > out[o + k]!) out[o + k] = v;
-          } else out[o + k]! += v;
+            if (v > out[k]!) out[k] = v;
+          } else out[k]! += v;
+        } else {
+          const vb = leaf * W;
+          for (let k = 0; k < K; k++) {
+            const v = value[vb + k]!;
+            if (isMin) {
+              if (v < out[o + k]!) out[o + k] = v;
+            } else if (isMax) {
+              if (v > out[o + k]!) out[o + k] = v;
+            } else out[o + k]! += v;
+          }
         }
       }
     }
+  }
+  for (let r = 0; r < nRows; r++) {
+    const o = r * K;
     for (let k = 0; k < K; k++) {
       let s = out[o + k]!;
       if (aggregate === 'average') s = treesPerOutput[k]! > 0 ? s / treesPerOutput[k]! : 0;
