@@ -1,14 +1,16 @@
 /**
  * Grad-CAM latency relative to one forward pass of the same model, per CNN fixture (target <= 3x).
  * ONNX models: forward = onnxruntime-node; Grad-CAM = onnxruntime body (with the target exposed) + the head
- * translated to TF.js and differentiated. TF.js models: everything on the active TF.js backend.
+ * differentiated by the typed-array evaluator ('typed'), and again with the head translated to TF.js and
+ * differentiated by TF.js autodiff ('tfjs', the fallback for heads with other ops). TF.js models: everything on
+ * the active TF.js backend.
  * Latencies are tinybench means for one image (batch 1), including CAM reductions and the upsampled heatmap.
  * Run: node --import=tsx --conditions=@genome/source benchmarks/gradcam.bench.ts
  */
 import { statSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Bench } from 'tinybench';
-import { computeCams, loadCamModel, type CamModel } from '@genome/gradcam';
+import { computeCams, loadCamModel, type CamModel, type OnnxCamModel } from '@genome/gradcam';
 import { loadTf } from '@genome/model-format';
 import { fixture, readFixtureJson } from '../tools/fixtures.js';
 
@@ -16,6 +18,7 @@ interface Case {
   name: string;
   path: string;
   target?: string;
+  gradientEngine?: 'tfjs';
 }
 
 const cases: Case[] = [
@@ -23,10 +26,13 @@ const cases: Case[] = [
   { name: 'tiny-resnet (ONNX)', path: fixture('oracles', 'cams', 'tiny-resnet', 'model.onnx'), target: readFixtureJson<{ target_tensor: string }>('oracles', 'cams', 'tiny-resnet', 'reference.json').target_tensor },
   { name: 'squeezenet1_1 (ONNX)', path: fixture('oracles', 'cams', 'squeezenet1_1', 'model.onnx'), target: readFixtureJson<{ target_tensor: string }>('oracles', 'cams', 'squeezenet1_1', 'reference.json').target_tensor },
   { name: 'mnist-8 (ONNX)', path: fixture('models', 'onnx-cnn', 'mnist-8-optimized.onnx'), target: 'ReLU114_Output_0' },
+];
+for (const c of [...cases]) if (c.path.endsWith('.onnx')) cases.push({ ...c, gradientEngine: 'tfjs' });
+cases.push(
   { name: 'darknet-tiny (TF.js Layers)', path: fixture('models', 'tfjs', 'darknet-tiny-layersmodel', 'model.json'), target: 'leaky_re_lu_15' },
   { name: 'emotion mini-Xception (TF.js Graph)', path: fixture('models', 'tfjs', 'human-emotion-graphmodel', 'emotion.json') },
   { name: 'AutoML flowers (TF.js Graph)', path: fixture('models', 'tfjs', 'automl-flowers-graphmodel', 'model.json') },
-];
+);
 
 function sizeOf(path: string): string {
   let bytes = statSync(path).size;
@@ -42,7 +48,7 @@ function mean(bench: Bench, i: number): number {
 const tf = await loadTf();
 const rows: Record<string, string | number>[] = [];
 for (const c of cases) {
-  const model: CamModel = await loadCamModel(c.path, { target: c.target });
+  const model: CamModel = await loadCamModel(c.path, { target: c.target, gradientEngine: c.gradientEngine });
   const per = model.inputShape.reduce((a, b) => a * b, 1);
   const x = Float32Array.from({ length: per }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.013));
   // warm-up (kernel compilation, session init, head weight caching)
@@ -66,6 +72,7 @@ for (const c of cases) {
   const f = mean(bench, 0);
   rows.push({
     model: c.name,
+    gradients: model.kind === 'onnx' ? (model as OnnxCamModel).gradientEngine : 'tfjs',
     size: sizeOf(c.path),
     input: `[${model.inputShape}] ${model.layout}`,
     target: `${body.channels}x${body.height}x${body.width}`,

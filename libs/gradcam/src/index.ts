@@ -19,6 +19,7 @@ export { firstComponentProjection } from './cam/eigen.js';
 export { loadCamModel, type LoadCamOptions } from './load.js';
 export { OnnxCamModel, type OnnxCamOptions } from './onnx/onnx-cam-model.js';
 export { SUPPORTED_ONNX_OPS } from './onnx/tf-ops.js';
+export { TYPED_HEAD_OPS } from './onnx/typed-head.js';
 export { GraphCamModel, LayersCamModel, loadTfjsCamModel, type TfjsCamOptions } from './tfjs/tfjs-cam-model.js';
 export type { TfBackendName } from './tfjs/runtime.js';
 export { decodeImage, encodePng, type RgbaImage } from './image/decode.js';

@@ -17,6 +17,8 @@ export interface LoadCamOptions {
   tfBackend?: TfBackendName;
   /** ONNX only: onnxruntime session options. */
   sessionOptions?: Record<string, unknown>;
+  /** ONNX only: 'auto' (default) differentiates supported heads on typed arrays (`TYPED_HEAD_OPS`), others with TF.js; 'tfjs' always uses TF.js. */
+  gradientEngine?: 'auto' | 'tfjs';
 }
 
 /**
@@ -31,6 +33,7 @@ export async function loadCamModel(src: string | Uint8Array | LayersModel | Grap
       layout: options.layout,
       tfBackend: options.tfBackend,
       sessionOptions: options.sessionOptions,
+      gradientEngine: options.gradientEngine,
     });
   }
   if (typeof src === 'string' && !/\.json$/i.test(src)) {

@@ -5,7 +5,20 @@ export interface NodeSpec {
   op: string;
   inputs: string[];
   outputs: string[];
-  attrs?: { name: string; ints?: number[]; i?: number }[];
+  attrs?: { name: string; ints?: number[]; i?: number; f?: number }[];
+}
+
+export interface InitializerSpec {
+  name: string;
+  dims: number[];
+  data: Float32Array;
+}
+
+function initializer(t: InitializerSpec): Uint8Array {
+  const w = new ProtoWriter();
+  for (const d of t.dims) w.varint(1, d);
+  w.varint(2, 1).string(8, t.name);
+  return w.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)).finish();
 }
 
 function valueInfo(name: string, dims: (number | string)[]): Uint8Array {
@@ -15,7 +28,7 @@ function valueInfo(name: string, dims: (number | string)[]): Uint8Array {
   return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensor).finish()).finish();
 }
 
-export function buildModel(nodes: NodeSpec[], input: [string, (number | string)[]], output: [string, (number | string)[]]): Uint8Array {
+export function buildModel(nodes: NodeSpec[], input: [string, (number | string)[]], output: [string, (number | string)[]], initializers: InitializerSpec[] = []): Uint8Array {
   const g = new ProtoWriter();
   for (const n of nodes) {
     const w = new ProtoWriter();
@@ -24,7 +37,12 @@ export function buildModel(nodes: NodeSpec[], input: [string, (number | string)[
     w.string(3, n.outputs[0]!).string(4, n.op);
     for (const a of n.attrs ?? []) {
       const aw = new ProtoWriter().string(1, a.name);
-      if (a.ints) {
+      if (a.f !== undefined) {
+        const f = new Uint8Array(5);
+        f[0] = (2 << 3) | 5; // field 2 (f), fixed32
+        new DataView(f.buffer).setFloat32(1, a.f, true);
+        aw.raw(f).varint(20, 1);
+      } else if (a.ints) {
         for (const v of a.ints) aw.varint(8, v);
         aw.varint(20, 7);
       } else {
@@ -35,6 +53,7 @@ export function buildModel(nodes: NodeSpec[], input: [string, (number | string)[
     g.bytes(1, w.finish());
   }
   g.string(2, 'test');
+  for (const t of initializers) g.bytes(5, initializer(t));
   g.bytes(11, valueInfo(input[0], input[1]));
   g.bytes(12, valueInfo(output[0], output[1]));
   return new ProtoWriter().varint(1, 8).bytes(8, new ProtoWriter().varint(2, 17).finish()).bytes(7, g.finish()).finish();

@@ -1,9 +1,10 @@
 /**
  * Exactness against the PyTorch-autograd oracles (fixtures/oracles/cams): ONNX body on onnxruntime, head
- * translated to TF.js, gradients by TF.js autodiff.
+ * differentiated by the typed-array evaluator (all three heads are in TYPED_HEAD_OPS; the TF.js path is
+ * compared with it in typed-head.test.ts).
  */
 import t from 'tap';
-import { computeCams, loadCamModel } from '../src/index.js';
+import { computeCams, loadCamModel, type OnnxCamModel } from '../src/index.js';
 import { fixture } from '../../../tools/fixtures.js';
 import { argmax, camReference, maxAbsErr, relErr } from './helpers.js';
 
@@ -12,6 +13,7 @@ for (const name of ['small-cnn-squares', 'tiny-resnet', 'squeezenet1_1']) {
     const ref = camReference(name);
     const model = await loadCamModel(fixture('oracles', 'cams', name, 'model.onnx'), { target: ref.target_tensor });
     t.teardown(() => model.dispose());
+    t.equal((model as OnnxCamModel).gradientEngine, 'typed', 'gradients on the typed-array evaluator');
     const x = Float32Array.from(ref.input.flat(2));
     const g = await computeCams(model, x, 1, { method: 'gradcam', targets: ref.target_class });
     const r = g.results[0]!;

@@ -16,6 +16,7 @@ import { HeadRunner, lastConvLike, planHead, type HeadPlan } from './head.js';
 import { feedInputs, readOnnxGraph, type OnnxGraphView } from './graph.js';
 import { loadOrt, type Ort } from './runtime.js';
 import { SUPPORTED_ONNX_OPS } from './tf-ops.js';
+import { planTypedHead, TypedHead, type TypedHeadInputs, type TypedHeadPlan, type Values } from './typed-head.js';
 
 export interface OnnxCamOptions {
   /** ONNX tensor whose activations are explained (a node output, e.g. '/layer4/Relu_output_0'). Default: the input of the first pooling/flatten node on the way to the output. */
@@ -28,6 +29,11 @@ export interface OnnxCamOptions {
   tfBackend?: TfBackendName;
   /** onnxruntime session options (executionProviders, intraOpNumThreads, ...). */
   sessionOptions?: Record<string, unknown>;
+  /**
+   * How exact gradients are computed: 'auto' (default) uses the typed-array evaluator when every head op is in
+   * `TYPED_HEAD_OPS` and TF.js autodiff otherwise; 'tfjs' always uses TF.js.
+   */
+  gradientEngine?: 'auto' | 'tfjs';
 }
 
 interface External {
@@ -36,6 +42,8 @@ interface External {
 }
 interface OnnxState {
   externals: Map<string, External>;
+  /** Head tensors cached for the typed-array backward pass (inputs of Relu / Clip / MaxPool). */
+  values: Map<string, External>;
 }
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
@@ -47,6 +55,8 @@ export class OnnxCamModel implements CamModel {
   private runner?: HeadRunner;
   private headSession?: Promise<Session>;
   private readonly fallback: { cpu?: boolean } = {};
+  private typedHead?: TypedHead;
+  private typedError?: GradCamError;
 
   private constructor(
     private readonly ort: Ort,
@@ -58,6 +68,7 @@ export class OnnxCamModel implements CamModel {
     readonly maxBatch: number,
     readonly plan: HeadPlan,
     private readonly options: OnnxCamOptions,
+    private readonly typed: TypedHeadPlan | undefined,
   ) {
     if (plan.unsupported.length) {
       const ops = [...new Set(plan.unsupported.map((n) => n.opType))].join(', ');
@@ -71,6 +82,11 @@ export class OnnxCamModel implements CamModel {
 
   get target(): string {
     return this.plan.target;
+  }
+
+  /** 'typed' when exact gradients run on the typed-array evaluator, 'tfjs' when the head is differentiated by TF.js. */
+  get gradientEngine(): 'typed' | 'tfjs' {
+    return this.typed && !this.typedError ? 'typed' : 'tfjs';
   }
 
   static async load(src: string | Uint8Array, options: OnnxCamOptions = {}): Promise<OnnxCamModel> {
@@ -100,14 +116,15 @@ export class OnnxCamModel implements CamModel {
     const maxBatch = feed.dims[0]! > 0 ? feed.dims[0]! : 64;
     if (maxBatch !== 1 && feed.dims[0]! > 0) throw new GradCamError('UNSUPPORTED', `The model input has a fixed batch of ${feed.dims[0]}; export it with batch 1 or a dynamic batch.`);
     const ort = await loadOrt();
-    const extra = [plan.target, ...plan.externals.filter((e) => e !== feed.name)];
+    const typed = options.gradientEngine === 'tfjs' ? undefined : planTypedHead(onnx, plan);
+    const extra = [...new Set([plan.target, ...plan.externals.filter((e) => e !== feed.name), ...(typed?.values ?? [])])];
     let session: Session;
     try {
       session = await ort.InferenceSession.create(addOnnxGraphOutputs(bytes, extra.map((name) => ({ name, elemType: onnx.valueInfo.get(name)?.elemType ?? 0 }))), (options.sessionOptions ?? {}) as never);
     } catch (err) {
       throw new GradCamError('RUNTIME', `onnxruntime could not load the model: ${(err as Error).message}`, { cause: err });
     }
-    return new OnnxCamModel(ort, onnx, session, feed.name, inputShape, layout, maxBatch, plan, options);
+    return new OnnxCamModel(ort, onnx, session, feed.name, inputShape, layout, maxBatch, plan, options, typed);
   }
 
   private feedTensor(input: Float32Array, n: number): InstanceType<Ort['Tensor']> {
@@ -125,7 +142,8 @@ export class OnnxCamModel implements CamModel {
   }
 
   async body(input: Float32Array, n: number): Promise<BodyResult> {
-    const fetch = [this.plan.output, this.plan.target, ...this.plan.externals.filter((e) => e !== this.inputName)];
+    const values = this.typed && !this.typedError ? this.typed.values : [];
+    const fetch = [...new Set([this.plan.output, this.plan.target, ...this.plan.externals.filter((e) => e !== this.inputName), ...values])];
     const res = await this.run(this.session, { [this.inputName]: this.feedTensor(input, n) }, fetch);
     const out = res[this.plan.output]!;
     const act = res[this.plan.target]!;
@@ -140,6 +158,8 @@ export class OnnxCamModel implements CamModel {
         externals.set(e, { data, dims: [...r.dims] });
       }
     }
+    const cached = new Map<string, External>();
+    for (const v of values) cached.set(v, { data: res[v]!.data as Float32Array, dims: [...res[v]!.dims] });
     const [, C, h, w] = act.dims as number[];
     return {
       n,
@@ -149,7 +169,7 @@ export class OnnxCamModel implements CamModel {
       width: w!,
       outputs: out.data as Float32Array,
       nOut: (out.data as Float32Array).length / n,
-      state: { externals } satisfies OnnxState,
+      state: { externals, values: cached } satisfies OnnxState,
     };
   }
 
@@ -190,6 +210,10 @@ export class OnnxCamModel implements CamModel {
       }
       return out;
     }
+    if (this.typed && !this.typedError && (body.state as OnnxState).values.size === this.typed.values.length) {
+      const g = await this.typedGradients(body, rows, targets);
+      if (g) return g;
+    }
     const { tf, runner } = await this.ensureTf();
     const acts = this.gatherActs(body, rows);
     return withKernelFallback(tf, () =>
@@ -201,6 +225,65 @@ export class OnnxCamModel implements CamModel {
       }),
       this.fallback,
     );
+  }
+
+  /** One image at a time on the typed-array evaluator; undefined (and TF.js from then on) when its shapes are not handled. */
+  private async typedGradients(body: BodyResult, rows: Int32Array, targets: readonly ResolvedTarget[]): Promise<Float32Array | undefined> {
+    if (this.gradientError) throw this.gradientError;
+    const per = body.channels * body.height * body.width;
+    const { externals, values } = body.state as OnnxState;
+    let row = 0;
+    const slice = (e: External): Values => (e.dims[0] === body.n && e.dims.length > 1 ? e.data.subarray((row * e.data.length) / body.n, ((row + 1) * e.data.length) / body.n) : e.data);
+    const inputs: TypedHeadInputs = {
+      act: body.acts,
+      value: (name) => {
+        const e = values.get(name) ?? externals.get(name);
+        return e ? slice(e) : undefined;
+      },
+    };
+    const head = (this.typedHead ??= new TypedHead(this.onnx, this.plan, this.typed!));
+    try {
+      const dims = new Map<string, number[]>();
+      for (const [k, e] of externals) dims.set(k, e.dims[0] === body.n && e.dims.length > 1 ? [1, ...e.dims.slice(1)] : e.dims);
+      const outSize = head.prepare({ act: body.acts.subarray(0, per), value: inputs.value }, [1, body.channels, body.height, body.width], dims);
+      if (outSize !== body.nOut) throw new GradCamError('UNSUPPORTED', `the typed head produces ${outSize} outputs per image, the model ${body.nOut}`);
+    } catch (err) {
+      if (!(err instanceof GradCamError) || err.code !== 'UNSUPPORTED') throw err;
+      this.typedError = err;
+      return undefined;
+    }
+    const out = new Float32Array(rows.length * per);
+    const seed = new Float64Array(body.nOut);
+    for (let j = 0; j < rows.length; j++) {
+      row = rows[j]!;
+      const outRow = body.outputs.subarray(row * body.nOut, (row + 1) * body.nOut);
+      await this.seed(targets[j]!, outRow, seed);
+      head.backward({ act: body.acts.subarray(row * per, (row + 1) * per), value: inputs.value }, seed, out.subarray(j * per, (j + 1) * per));
+    }
+    return out;
+  }
+
+  /** d target / d output row: one-hot, softmax Jacobian row, or TF.js autodiff of a custom target function. */
+  private async seed(t: ResolvedTarget, row: Float32Array, seed: Float64Array): Promise<void> {
+    seed.fill(0);
+    if (t.kind === 'class' && !t.softmax) {
+      seed[t.index] = 1;
+      return;
+    }
+    if (t.kind === 'class') {
+      let m = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < row.length; i++) if (row[i]! > m) m = row[i]!;
+      let z = 0;
+      for (let i = 0; i < row.length; i++) z += Math.exp(row[i]! - m);
+      const pk = Math.exp(row[t.index]! - m) / z;
+      for (let i = 0; i < row.length; i++) seed[i] = -pk * (Math.exp(row[i]! - m) / z);
+      seed[t.index]! += pk;
+      return;
+    }
+    this.tf ??= await loadTf(this.options.tfBackend);
+    const tf = this.tf;
+    const g = await withKernelFallback(tf, () => tf.tidy(() => Float32Array.from(tf.grad((o: Tensor) => t.fn(o as never, tf))(tf.tensor1d(row)).dataSync() as Float32Array)), this.fallback);
+    for (let i = 0; i < seed.length; i++) seed[i] = g[i]!;
   }
 
   async head(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array> {

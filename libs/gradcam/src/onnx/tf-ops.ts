@@ -22,19 +22,19 @@ export interface OpContext {
 
 type OpFn = (node: OnnxNode, ctx: OpContext) => Tensor | Tensor[];
 
-function attrInt(n: OnnxNode, k: string, d: number): number {
+export function attrInt(n: OnnxNode, k: string, d: number): number {
   const a = n.attrs.get(k);
   return a && (a.kind === 'int' || a.kind === 'float') ? a.value : d;
 }
-function attrFloat(n: OnnxNode, k: string, d: number): number {
+export function attrFloat(n: OnnxNode, k: string, d: number): number {
   const a = n.attrs.get(k);
   return a && (a.kind === 'float' || a.kind === 'int') ? a.value : d;
 }
-function attrInts(n: OnnxNode, k: string): number[] | undefined {
+export function attrInts(n: OnnxNode, k: string): number[] | undefined {
   const a = n.attrs.get(k);
   return a && a.kind === 'ints' ? a.value : undefined;
 }
-function attrStr(n: OnnxNode, k: string, d: string): string {
+export function attrStr(n: OnnxNode, k: string, d: string): string {
   const a = n.attrs.get(k);
   return a && a.kind === 'string' ? a.value : d;
 }
@@ -51,7 +51,7 @@ function norm(axis: number, rank: number): number {
 }
 
 /** Spatial padding [[top,bottom],[left,right]] for conv/pool from pads / auto_pad. */
-function spatialPads(n: OnnxNode, inH: number, inW: number, k: number[], s: number[], d: number[], ceil: boolean): [[number, number], [number, number]] {
+export function spatialPads(n: OnnxNode, inH: number, inW: number, k: number[], s: number[], d: number[], ceil: boolean): [[number, number], [number, number]] {
   const autoPad = attrStr(n, 'auto_pad', 'NOTSET');
   const res: [[number, number], [number, number]] = [[0, 0], [0, 0]];
   const ins = [inH, inW];
