@@ -5,6 +5,7 @@
  * --storage_uri, --predictor_use_ssl, --predictor_request_timeout_seconds) are accepted as aliases.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenGrant } from './auth.js';
@@ -33,6 +34,10 @@ export interface SidecarConfig {
   chunkRows: number;
   /** Rows per ExplainStream message when the request says 0. */
   streamChunkRows: number;
+  /** TreeSHAP worker threads (0 = TreeSHAP runs on the event-loop thread). */
+  treeWorkers: number;
+  /** TreeSHAP calls (chunks) with at least this many rows go to the worker pool; smaller ones run in-process. */
+  treePoolMinRows: number;
   /** Deadline for calls that carry none, ms. */
   defaultDeadlineMs: number;
   /** Time to let in-flight calls finish after SIGTERM before they are cancelled, ms. */
@@ -51,6 +56,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
 export const DEFAULT_MODEL_DIR = join(repoRoot, 'examples/packages/california-housing-rf');
 
+/** Below this many rows a TreeSHAP call costs less in-process than a round trip to a worker (see README, Measured). */
+export const DEFAULT_TREE_POOL_MIN_ROWS = 8;
+
 export function defaultConfig(): SidecarConfig {
   return {
     host: '0.0.0.0',
@@ -63,6 +71,8 @@ export function defaultConfig(): SidecarConfig {
     maxRows: 100_000,
     chunkRows: 256,
     streamChunkRows: 64,
+    treeWorkers: availableParallelism(),
+    treePoolMinRows: DEFAULT_TREE_POOL_MIN_ROWS,
     defaultDeadlineMs: 60_000,
     shutdownGraceMs: 30_000,
     authTokens: [],
@@ -147,6 +157,15 @@ export const OPTIONS: Opt[] = [
     },
     help: 'grpc-v2 (default) or v2 (REST)',
   },
+  {
+    flags: ['--predictor-input'],
+    env: 'GENOME_SIDECAR_PREDICTOR_INPUT',
+    apply: (c, v) => {
+      if (v !== 'tabular' && v !== 'text') throw bad(`--predictor-input must be tabular or text, got "${v}"`);
+      remote(c).input = v;
+    },
+    help: 'what the remote model takes: tabular rows (default) or text (a BYTES tensor of strings)',
+  },
   { flags: ['--model-name', '--model_name'], env: 'GENOME_SIDECAR_MODEL_NAME', apply: (c, v) => (remote(c).name = v), help: 'name of the remote model (KServe passes the InferenceService name)' },
   { flags: ['--remote-model-name'], env: 'GENOME_SIDECAR_REMOTE_MODEL_NAME', apply: (c, v) => (remote(c).remoteName = v), help: 'model name on the remote server if different from --model-name' },
   { flags: ['--predictor-use-ssl', '--predictor_use_ssl'], env: 'GENOME_SIDECAR_PREDICTOR_USE_SSL', boolean: true, apply: (c, v, k) => (remote(c).useTls = bool(v, k)), help: 'talk TLS to the model server' },
@@ -160,6 +179,8 @@ export const OPTIONS: Opt[] = [
   { flags: ['--feature-names'], env: 'GENOME_SIDECAR_FEATURE_NAMES', apply: (c, v) => (remote(c).featureNames = v.split(',').map((s) => s.trim())), help: 'comma-separated feature names of the remote model (or of the --model files)' },
   { flags: ['--background'], env: 'GENOME_SIDECAR_BACKGROUND', apply: (c, v) => (remote(c).backgroundPath = resolve(v)), help: 'CSV of background rows (header = feature names) for black-box methods and interventional TreeSHAP on the remote model (or the --model files)' },
   { flags: ['--max-concurrency', '--workers'], env: 'GENOME_SIDECAR_MAX_CONCURRENCY', apply: (c, v, k) => (c.maxConcurrency = int(v, k, 1)), help: 'explain calls running at once (default 4)' },
+  { flags: ['--tree-workers'], env: 'GENOME_SIDECAR_TREE_WORKERS', apply: (c, v, k) => (c.treeWorkers = int(v, k, 0)), help: 'TreeSHAP worker threads (default: available cores; 0 = on the event-loop thread)' },
+  { flags: ['--tree-pool-min-rows'], env: 'GENOME_SIDECAR_TREE_POOL_MIN_ROWS', apply: (c, v, k) => (c.treePoolMinRows = int(v, k, 1)), help: `TreeSHAP calls with at least this many rows use the worker pool (default ${DEFAULT_TREE_POOL_MIN_ROWS})` },
   { flags: ['--max-queue'], env: 'GENOME_SIDECAR_MAX_QUEUE', apply: (c, v, k) => (c.maxQueue = int(v, k, 0)), help: 'calls waiting before RESOURCE_EXHAUSTED (default 256)' },
   { flags: ['--max-message-bytes'], env: 'GENOME_SIDECAR_MAX_MESSAGE_BYTES', apply: (c, v, k) => (c.maxMessageBytes = int(v, k, 1024)), help: 'largest gRPC message / REST body (default 16 MiB)' },
   { flags: ['--max-rows'], env: 'GENOME_SIDECAR_MAX_ROWS', apply: (c, v, k) => (c.maxRows = int(v, k, 1)), help: 'largest rows per request (default 100000)' },
@@ -286,6 +307,8 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
 
 export function validateConfig(c: SidecarConfig): SidecarConfig {
   if (c.tls && (!c.tls.certFile || !c.tls.keyFile)) throw bad('TLS needs both --tls-cert and --tls-key');
+  if (!Number.isInteger(c.treeWorkers) || c.treeWorkers < 0) throw bad(`treeWorkers must be an integer >= 0, got ${JSON.stringify(c.treeWorkers)}`);
+  if (!Number.isInteger(c.treePoolMinRows) || c.treePoolMinRows < 1) throw bad(`treePoolMinRows must be an integer >= 1, got ${JSON.stringify(c.treePoolMinRows)}`);
   if (c.models.length === 0) c.models = [{ kind: 'package', path: DEFAULT_MODEL_DIR }];
   return c;
 }

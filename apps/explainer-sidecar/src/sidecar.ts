@@ -5,6 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
+import { createTreeShapPool, type TreeShapPool } from '@genome/shap';
 import { pino, type Logger } from 'pino';
 import { Auth } from './auth.js';
 import type { SidecarConfig } from './config.js';
@@ -37,6 +38,8 @@ export interface Sidecar {
   readonly metrics: SidecarMetrics;
   readonly logger: Logger;
   readonly limiter: Limiter;
+  /** TreeSHAP worker pool (undefined when `treeWorkers` is 0); closed by `close()`. */
+  readonly treePool: TreeShapPool | undefined;
   /** Graceful shutdown: drain for up to `graceMs` (default config.shutdownGraceMs), then stop. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -44,14 +47,25 @@ export interface Sidecar {
 export async function startSidecar(config: SidecarConfig, options: SidecarOptions = {}): Promise<Sidecar> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'genome-explainer-sidecar' } });
   const metrics = new SidecarMetrics();
-  const methods = new MethodRegistry([...builtinMethods(), ...(options.methods ?? [])]);
+  // Created once: the workers receive each model once and then only row slices.
+  const treePool = config.treeWorkers > 0 ? createTreeShapPool({ threads: config.treeWorkers }) : undefined;
+  const methods = new MethodRegistry([
+    ...builtinMethods({ treeShap: { ...(treePool ? { pool: treePool } : {}), poolMinRows: config.treePoolMinRows } }),
+    ...(options.methods ?? []),
+  ]);
   const models = new ModelRegistry();
-  for (const spec of config.models) {
-    const t0 = performance.now();
-    const m = await loadModel(spec, models);
-    models.add(m);
-    const d = m.description;
-    logger.info({ model: d.name, version: d.version, sha256: d.sha256, source: d.source, format: d.format, methods: methods.applicable(m), ms: +(performance.now() - t0).toFixed(1) }, 'model loaded');
+  try {
+    for (const spec of config.models) {
+      const t0 = performance.now();
+      const m = await loadModel(spec, models);
+      models.add(m);
+      const d = m.description;
+      logger.info({ model: d.name, version: d.version, sha256: d.sha256, source: d.source, format: d.format, methods: methods.applicable(m), ms: +(performance.now() - t0).toFixed(1) }, 'model loaded');
+    }
+  } catch (err) {
+    await models.close();
+    await treePool?.close();
+    throw err;
   }
   const limiter = new Limiter(config.maxConcurrency, config.maxQueue, (s) => {
     metrics.inFlight.set(s.inFlight);
@@ -81,11 +95,12 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
   } catch (err) {
     grpc?.server.forceShutdown();
     await models.close();
+    await treePool?.close();
     throw err;
   }
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(EXPLAINER_SERVICE, 'SERVING');
-  logger.info({ grpcPort: grpc.port, httpPort: rest?.port ?? -1, tls: !!config.tls, mtls: !!config.tls?.requireClientCert, auth: ctx.auth.enabled, models: models.list().map((m) => m.description.name) }, 'sidecar listening');
+  logger.info({ grpcPort: grpc.port, httpPort: rest?.port ?? -1, treeWorkers: treePool?.threads ?? 0, tls: !!config.tls, mtls: !!config.tls?.requireClientCert, auth: ctx.auth.enabled, models: models.list().map((m) => m.description.name) }, 'sidecar listening');
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = config.shutdownGraceMs): Promise<void> =>
@@ -118,8 +133,9 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
         rest?.server.closeAllConnections();
       }
       await models.close();
+      await treePool?.close();
       logger.info('sidecar stopped');
     })());
 
-  return { grpcPort: grpc.port, httpPort: rest?.port ?? -1, config, models, methods, metrics, logger, limiter, close };
+  return { grpcPort: grpc.port, httpPort: rest?.port ?? -1, config, models, methods, metrics, logger, limiter, treePool, close };
 }

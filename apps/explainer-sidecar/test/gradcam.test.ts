@@ -43,7 +43,8 @@ t.test('gradcam on small-cnn-squares vs oracle', async (t) => {
   const two = await grpcError(explainCall(c, { methodName: 'gradcam', image, outputs: { indices: [0, 1], names: [], topK: 0 } }));
   t.equal(two.code, status.INVALID_ARGUMENT);
   t.match(two.details, /one class per image/);
+  // A bare .onnx file declares no preprocessing: encoded images cannot be mapped to its input.
   const png = await grpcError(explainCall(c, { methodName: 'gradcam', image: { encoded: Buffer.from([0x89, 0x50]), layout: '' } }));
-  t.equal(png.code, status.UNIMPLEMENTED);
-  t.match(png.details, /send image.tensor/);
+  t.equal(png.code, status.FAILED_PRECONDITION);
+  t.match(png.details, /declares no image preprocessing.*Genome package with input.image/);
 });

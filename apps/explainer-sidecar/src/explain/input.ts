@@ -6,6 +6,7 @@ import type { explain as pb } from '@genome/proto';
 import { SidecarError } from '../errors.js';
 import type { ExplainData, ImageData, TabularData } from '../methods/types.js';
 import type { ModelDescription } from '../models/types.js';
+import { decodeEncodedImages } from './image-decode.js';
 
 const bad = (msg: string) => new SidecarError('INVALID_REQUEST', msg);
 
@@ -101,10 +102,8 @@ export function dataFromRequest(req: pb.ExplainRequest, model: ModelDescription,
   const img = req.image!;
   if (model.kind !== 'image') throw bad(`model "${model.name}" takes ${model.kind} input, not images`);
   if (img.encoded !== undefined) {
-    throw new SidecarError(
-      'NOT_IMPLEMENTED',
-      'encoded image bytes are not decoded by this server build yet; send image.tensor (float pixels preprocessed for the model)',
-    );
+    const d = decodeEncodedImages([img.encoded], model);
+    return imageData(d.shape, d.pixels, d.layout, model, limits);
   }
   const tensor = img.tensor;
   if (!tensor) throw bad('image has neither encoded bytes nor a tensor');
@@ -134,7 +133,7 @@ export function imageData(
     }
   }
   checkRowCount(shape[0]!, limits, 'images');
-  return { kind: 'image', pixels: Float32Array.from(values), shape: [...shape], layout };
+  return { kind: 'image', pixels: values instanceof Float32Array ? values : Float32Array.from(values), shape: [...shape], layout };
 }
 
 /**
@@ -152,7 +151,14 @@ export function dataFromInstances(instances: unknown, model: ModelDescription, l
     return { kind: 'text', texts };
   }
   if (model.kind === 'image') {
-    throw bad(`model "${model.name}" takes images: use the gRPC Explain call with image.tensor`);
+    // KServe V1 binary convention: {"b64": "<base64 PNG/JPEG>"} per instance.
+    const bytes = instances.map((x, i) => {
+      const b64 = x !== null && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>).b64 : undefined;
+      if (typeof b64 !== 'string') throw bad(`instances[${i}] must be {"b64": "<base64 PNG or JPEG>"} for image model "${model.name}" (or use gRPC with image.tensor)`);
+      return new Uint8Array(Buffer.from(b64, 'base64'));
+    });
+    const d = decodeEncodedImages(bytes, model);
+    return imageData(d.shape, d.pixels, d.layout, model, limits);
   }
   const names = model.featureNames;
   const nf = names.length;

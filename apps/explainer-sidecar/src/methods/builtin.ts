@@ -3,9 +3,14 @@ import { exactShap, kernelShap, permutationShap } from './agnostic-shap.js';
 import { gradcam } from './gradcam.js';
 import { anchors, lime } from './lime.js';
 import { linearShap } from './linear-shap.js';
-import { treeShap } from './tree-shap.js';
+import { treeShapMethod, type TreeShapMethodOptions } from './tree-shap.js';
 import type { ExplainMethod } from './types.js';
 
-export function builtinMethods(): ExplainMethod[] {
-  return [treeShap, linearShap, kernelShap, permutationShap, exactShap, lime, anchors, gradcam];
+export interface BuiltinMethodOptions {
+  /** TreeSHAP worker pool and the row threshold for using it. */
+  treeShap?: TreeShapMethodOptions;
+}
+
+export function builtinMethods(options: BuiltinMethodOptions = {}): ExplainMethod[] {
+  return [treeShapMethod(options.treeShap), linearShap, kernelShap, permutationShap, exactShap, lime, anchors, gradcam];
 }

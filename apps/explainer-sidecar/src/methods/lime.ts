@@ -1,6 +1,10 @@
-/** lime (tabular) and anchors (tabular) from @genome/lime over the model's predictor and background rows. */
-import type { Explanation, Predictor } from '@genome/model-format';
-import { AnchorTabular, LimeTabularExplainer } from '@genome/lime';
+/**
+ * lime and anchors from @genome/lime: tabular (over the model's predictor and background rows) and text (over a
+ * TextPredictor, e.g. a remote Open Inference Protocol model with a BYTES input; one explanation per text, each
+ * attributing to its own words, merged over the union of words).
+ */
+import type { Explanation, Predictor, TextPredictor } from '@genome/model-format';
+import { AnchorTabular, AnchorText, LimeTabularExplainer, LimeTextExplainer } from '@genome/lime';
 import { mergeExplanations } from '../explain/merge.js';
 import { SidecarError } from '../errors.js';
 import type { LoadedModel } from '../models/types.js';
@@ -8,6 +12,7 @@ import { defined, optBool, optInt } from './params.js';
 import type { ExplainMethod } from './types.js';
 
 function reason(model: LoadedModel): string | null {
+  if (model.description.kind === 'text') return model.predictor?.kind === 'text' ? null : 'it needs a text predictor';
   if (!model.predictor || model.predictor.kind !== 'tabular') return 'it needs a tabular predictor';
   if (!model.background) return 'it needs training/background rows (a package with a background, or --background)';
   return null;
@@ -21,14 +26,39 @@ function bgRows(m: LoadedModel): Float64Array[] {
 
 const limeCache = new WeakMap<LoadedModel, LimeTabularExplainer>();
 const anchorCache = new WeakMap<LoadedModel, AnchorTabular>();
+// Text explainers hold no per-model state (the seed is an explain option).
+const limeText = new LimeTextExplainer();
+const anchorText = new AnchorText();
+
+/** Per-text explanations with their details as one-element arrays, so texts and chunks concatenate. */
+async function perText(texts: readonly string[], signal: AbortSignal, one: (text: string) => Promise<Explanation>): Promise<Explanation> {
+  const parts: Explanation[] = [];
+  for (const text of texts) {
+    if (signal.aborted) throw signal.reason;
+    const e = await one(text);
+    parts.push({ ...e, ...(e.details ? { details: Object.fromEntries(Object.entries(e.details).map(([k, v]) => [k, [v]])) } : {}) });
+  }
+  return mergeExplanations(parts);
+}
 
 export const lime: ExplainMethod = {
   name: 'lime',
-  description: 'LIME: a sparse local linear surrogate fitted on perturbed samples (tabular)',
-  inputs: ['tabular'],
+  description: 'LIME: a sparse local linear surrogate fitted on perturbed samples (tabular, text)',
+  inputs: ['tabular', 'text'],
   parameters: ['num_features', 'num_samples', 'seed', 'top_labels'],
   unsupportedReason: reason,
   async explain(model, data, params, ctx) {
+    const nOutputs = model.description.outputNames.length;
+    if (data.kind === 'text') {
+      const top = optInt(params, 'top_labels', 1, nOutputs);
+      const opts = defined({
+        ...(top === undefined ? { labels: ctx.outputIndices ? [...ctx.outputIndices] : Array.from({ length: nOutputs }, (_, i) => i) } : { topLabels: top }),
+        numFeatures: optInt(params, 'num_features', 1),
+        numSamples: optInt(params, 'num_samples', 2),
+        seed: optInt(params, 'seed', 0),
+      });
+      return perText(data.texts, ctx.signal, (text) => limeText.explain(model.predictor as TextPredictor, text, opts));
+    }
     if (data.kind !== 'tabular') throw new Error('unreachable');
     let ex = limeCache.get(model);
     if (!ex) {
@@ -49,17 +79,11 @@ export const lime: ExplainMethod = {
 
 export const anchors: ExplainMethod = {
   name: 'anchors',
-  description: 'Anchors: an if-then rule that keeps the prediction with high precision (tabular)',
-  inputs: ['tabular'],
+  description: 'Anchors: an if-then rule that keeps the prediction with high precision (tabular, text)',
+  inputs: ['tabular', 'text'],
   parameters: ['threshold', 'delta', 'tau', 'batch_size', 'coverage_samples', 'beam_size', 'stop_on_first', 'max_anchor_size', 'seed'],
   unsupportedReason: reason,
   async explain(model, data, params, ctx) {
-    if (data.kind !== 'tabular') throw new Error('unreachable');
-    let ex = anchorCache.get(model);
-    if (!ex) {
-      ex = new AnchorTabular({ trainingData: bgRows(model), featureNames: model.description.featureNames });
-      anchorCache.set(model, ex);
-    }
     const num = (k: string) => {
       const v = params[k];
       if (v === undefined || v === null) return undefined;
@@ -77,6 +101,13 @@ export const anchors: ExplainMethod = {
       maxAnchorSize: optInt(params, 'max_anchor_size', 1),
       seed: optInt(params, 'seed', 0),
     });
+    if (data.kind === 'text') return perText(data.texts, ctx.signal, (text) => anchorText.explain(model.predictor as TextPredictor, text, opts));
+    if (data.kind !== 'tabular') throw new Error('unreachable');
+    let ex = anchorCache.get(model);
+    if (!ex) {
+      ex = new AnchorTabular({ trainingData: bgRows(model), featureNames: model.description.featureNames });
+      anchorCache.set(model, ex);
+    }
     // Anchors explain one row at a time; per-row details become one-element arrays so chunks concatenate.
     const parts: Explanation[] = [];
     for (let r = 0; r < data.nRows; r++) {

@@ -10,6 +10,7 @@ import {
   loadOnnxTreeEnsemble,
   onnxPredictor,
   remotePredictor,
+  remoteTextPredictor,
   treePredictor,
   withCovers,
   type AnyPredictor,
@@ -135,8 +136,34 @@ async function loadRemote(spec: Extract<ModelSpec, { kind: 'remote' }>, registry
   const protocol = spec.protocol === 'v2' ? 'rest' : 'grpc';
   const url = protocol === 'rest' && !/^https?:\/\//.test(spec.host) ? `${spec.useTls ? 'https' : 'http'}://${spec.host}` : protocol === 'grpc' && spec.useTls && !spec.host.startsWith('grpcs://') ? `grpcs://${spec.host}` : spec.host;
   const remoteName = spec.remoteName ?? spec.name;
-  const ref = `oip+${protocol}://${spec.host}/${remoteName}`;
+  const ref = `oip+${protocol}://${spec.host}/${remoteName}${spec.input === 'text' ? '#text' : ''}`;
   return registry.loadCached({ ref, version: spec.version ?? '', sha256: '' }, async () => {
+    if (spec.input === 'text') {
+      if (spec.backgroundPath || spec.featureNames) {
+        throw new SidecarError('CONFIG', `remote text model "${remoteName}" takes strings: --background and --feature-names do not apply`);
+      }
+      const p = await remoteTextPredictor({
+        protocol,
+        url,
+        model: remoteName,
+        ...(spec.version ? { version: spec.version } : {}),
+        ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}),
+      });
+      const description: ModelDescription = {
+        name: spec.name,
+        version: spec.version ?? '',
+        sha256: '',
+        source: `oip+${protocol}://${spec.host}/${remoteName}`,
+        format: 'oip',
+        kind: 'text',
+        featureNames: [],
+        outputNames: [...p.outputNames],
+        outputSpace: p.outputSpace,
+        description: `remote text model "${remoteName}" at ${spec.host} (Open Inference Protocol, ${protocol}, BYTES input)`,
+        inputShape: [],
+      };
+      return { description, predictor: p, close: async () => p.close?.() };
+    }
     const bg = spec.backgroundPath ? readBackgroundCsv(spec.backgroundPath, spec.featureNames) : undefined;
     const featureNames = spec.featureNames ?? bg?.names;
     const p = await remotePredictor({

@@ -17,11 +17,16 @@ export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package
   const version = spec.version ?? m.version;
   const loaded = await registry.loadCached({ ref: pkg.root, version, sha256: hash }, async () => {
     let opened: OpenedGenomeModel;
-    try {
-      opened = await pkg.open({ engine: 'tree' });
-    } catch (err) {
-      if (!(err instanceof ModelFormatError) || (err.code !== 'UNSUPPORTED' && err.code !== 'INVALID_MODEL')) throw err;
+    if (m.input.modality !== 'tabular') {
+      // Only tabular models have a tree IR (and model-format's tree engine does not reject other ONNX modalities).
       opened = await pkg.open({ engine: 'auto' });
+    } else {
+      try {
+        opened = await pkg.open({ engine: 'tree' });
+      } catch (err) {
+        if (!(err instanceof ModelFormatError) || (err.code !== 'UNSUPPORTED' && err.code !== 'INVALID_MODEL')) throw err;
+        opened = await pkg.open({ engine: 'auto' });
+      }
     }
     const bg = await pkg.background();
     const limit = m.explainer?.background?.rows;
@@ -54,6 +59,7 @@ export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package
       outputSpace: p.outputSpace,
       description: m.description ?? '',
       inputShape: p.kind === 'image' ? [...p.inputShape] : [],
+      ...(m.input.modality === 'image' && m.input.image ? { imagePreprocessing: { ...m.input.image } } : {}),
     };
     const defaults = m.explainer?.default;
     return {
@@ -61,7 +67,13 @@ export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package
       ...(ensemble ? { ensemble } : {}),
       predictor: p,
       ...(background ? { background } : {}),
-      extras: { manifest: m, defaultMethod: defaults, methodParameters: m.explainer?.methods ?? {} },
+      extras: {
+        manifest: m,
+        defaultMethod: defaults,
+        methodParameters: m.explainer?.methods ?? {},
+        // Grad-CAM differentiates the ONNX graph itself.
+        ...(m.framework === 'onnx' && m.input.modality === 'image' && m.artifacts?.model ? { onnxBytes: new Uint8Array(artifact) } : {}),
+      },
       close: async () => {
         await p.close?.();
         await pkg.close();

@@ -1,5 +1,5 @@
 /** What the sidecar keeps for a loaded model: its description plus the forms explainers need. */
-import type { AnyPredictor, OutputSpace, TreeEnsemble } from '@genome/model-format';
+import type { AnyPredictor, GenomeImageInput, OutputSpace, TreeEnsemble } from '@genome/model-format';
 
 export type InputKind = 'tabular' | 'text' | 'image';
 
@@ -18,6 +18,8 @@ export interface ModelDescription {
   description: string;
   /** Image models: input shape, batch first. */
   inputShape: number[];
+  /** Image models from a Genome package: how encoded images become the input tensor (the package's input.image). */
+  imagePreprocessing?: GenomeImageInput;
 }
 
 /** A loaded model. Created once per (ref, version, sha256) and shared by all calls. */
@@ -55,6 +57,8 @@ export type ModelSpec =
       host: string;
       /** grpc-v2 (OIP gRPC) or v2 (OIP REST). */
       protocol: 'grpc-v2' | 'v2';
+      /** What the remote model takes: numeric rows (default) or texts (a BYTES tensor of UTF-8 strings). */
+      input?: 'tabular' | 'text';
       /** Name of the model on the remote server (defaults to `name`). */
       remoteName?: string;
       version?: string;
