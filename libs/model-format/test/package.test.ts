@@ -276,3 +276,21 @@ t.test('xgboost and lightgbm packages open on the tree IR', async (t) => {
   const bad = await loadGenomePackage(d);
   await t.rejects(bad.open(), ModelFormatError, 'an XGBoost file declared as LightGBM is refused with a typed error');
 });
+
+t.test('an image ONNX package has no tree IR: engine "tree" is UNSUPPORTED, not a crash', async (t) => {
+  const d = join(tmp, 'image-onnx');
+  mkdirSync(d);
+  cpSync(fixture('oracles', 'cams', 'small-cnn-squares', 'model.onnx'), join(d, 'model.onnx'));
+  writeFileSync(
+    join(d, 'genome.json'),
+    JSON.stringify({
+      schemaVersion: 'genome.package/v1', name: 'squares', version: '1.0.0', framework: 'onnx', task: 'multiclass',
+      artifacts: { model: 'model.onnx' },
+      input: { modality: 'image', image: { width: 48, height: 48, channels: 3, layout: 'NCHW', channelOrder: 'RGB', scale: 1 / 255 } },
+      output: { space: 'raw', classes: ['top-left', 'top-right', 'bottom-left', 'bottom-right'] },
+      explainer: { default: 'gradcam' },
+    }),
+  );
+  const p = await loadGenomePackage(d);
+  await t.rejects(p.open({ engine: 'tree' }), { code: 'UNSUPPORTED', message: /only tabular tree ensembles have a tree IR/ });
+});

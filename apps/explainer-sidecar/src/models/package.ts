@@ -16,17 +16,13 @@ export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package
   const hash = sha256(artifact);
   const version = spec.version ?? m.version;
   const loaded = await registry.loadCached({ ref: pkg.root, version, sha256: hash }, async () => {
+    // The tree IR when the model has one (TreeSHAP), else the runtime (image, text, remote, non-tree ONNX).
     let opened: OpenedGenomeModel;
-    if (m.input.modality !== 'tabular') {
-      // Only tabular models have a tree IR (and model-format's tree engine does not reject other ONNX modalities).
+    try {
+      opened = await pkg.open({ engine: 'tree' });
+    } catch (err) {
+      if (!(err instanceof ModelFormatError) || (err.code !== 'UNSUPPORTED' && err.code !== 'INVALID_MODEL')) throw err;
       opened = await pkg.open({ engine: 'auto' });
-    } else {
-      try {
-        opened = await pkg.open({ engine: 'tree' });
-      } catch (err) {
-        if (!(err instanceof ModelFormatError) || (err.code !== 'UNSUPPORTED' && err.code !== 'INVALID_MODEL')) throw err;
-        opened = await pkg.open({ engine: 'auto' });
-      }
     }
     const bg = await pkg.background();
     const limit = m.explainer?.background?.rows;

@@ -244,7 +244,12 @@ async function openModel(pkg: GenomePackage, opts: OpenOptions): Promise<OpenedG
       if (engine === 'tree') throw err;
     }
   }
-  if (engine === 'tree') return { tree, predictor: treePredictor(tree!, { outputSpace: m.output.space }) };
+  if (engine === 'tree') {
+    if (!tree) {
+      throw new ModelFormatError('UNSUPPORTED', `package "${m.name}" is an ONNX ${modality} model; only tabular tree ensembles have a tree IR (use engine 'runtime' or 'auto')`);
+    }
+    return { tree, predictor: treePredictor(tree, { outputSpace: m.output.space }) };
+  }
   try {
     const predictor =
       modality === 'image'
