@@ -207,14 +207,7 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModel {
       }
       case 14: {
         r.expect(2, 'metadata_props');
-        const m = r.message('StringStringEntryProto');
-        let k = '';
-        let v = '';
-        while (m.next()) {
-          if (m.field === 1 && m.wire === 2) k = m.string();
-          else if (m.field === 2 && m.wire === 2) v = m.string();
-          else m.skip();
-        }
+        const [k, v] = readStringEntry(r);
         model.metadata[k] = v;
         break;
       }
@@ -231,6 +224,19 @@ export function decodeOnnxModel(bytes: Uint8Array): OnnxModel {
 export function decodeOnnxTensor(bytes: Uint8Array): OnnxTensor {
   if (!(bytes instanceof Uint8Array)) throw new ModelFormatError('INVALID_INPUT', 'decodeOnnxTensor expects a Uint8Array.');
   return readTensor(new ProtoReader(bytes, 0, bytes.length, 'TensorProto'));
+}
+
+/** A StringStringEntryProto (metadata_props, external_data) at the reader's current field: [key, value]. */
+function readStringEntry(r: ProtoReader): [string, string] {
+  const m = r.message('StringStringEntryProto');
+  let k = '';
+  let v = '';
+  while (m.next()) {
+    if (m.field === 1 && m.wire === 2) k = m.string();
+    else if (m.field === 2 && m.wire === 2) v = m.string();
+    else m.skip();
+  }
+  return [k, v];
 }
 
 function readGraph(r: ProtoReader, depth: number): OnnxGraph {
@@ -436,14 +442,7 @@ function readTensor(r: ProtoReader): OnnxTensor {
         break;
       case 13: {
         r.expect(2, 'external_data');
-        const m = r.message('StringStringEntryProto');
-        let k = '';
-        let v = '';
-        while (m.next()) {
-          if (m.field === 1 && m.wire === 2) k = m.string();
-          else if (m.field === 2 && m.wire === 2) v = m.string();
-          else m.skip();
-        }
+        const [k, v] = readStringEntry(r);
         (external ??= {})[k] = v;
         break;
       }
