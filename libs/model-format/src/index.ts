@@ -78,3 +78,4 @@ export { DEFAULT_SEED, Rng, deriveSeed } from './random.js';
 export { loadOnnxLinearModel, linearPredictRaw, type LinearModel } from './linear/model.js';
 export { loadTreeModel, sniffTreeFormat, type TreeModelFormat } from './tree/sniff.js';
 export { loadOnnxRuntime, type OrtModule } from './predictors/runtime.js';
+export { symmetricEigen } from './symmetric-eigen.js';

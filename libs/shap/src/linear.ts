@@ -5,13 +5,12 @@
  *   covariance; the feature-by-feature transform is estimated by averaging over `nsamples` random
  *   feature orderings (default 1000, seeded) with Schur-complement updates, as shap does.
  */
-import { DEFAULT_SEED, Rng, type Explanation } from '@genome/model-format';
+import { DEFAULT_SEED, Rng, symmetricEigen, type Explanation } from '@genome/model-format';
 import { isBackground, type Background } from './background.js';
 import { ShapError } from './errors.js';
 import { checkSeed } from './seed.js';
 import { buildExplanation } from './result.js';
 import { resolveFeatureNames, toDenseRows, type RowsInput } from './rows.js';
-import { symmetricEigen } from './solve.js';
 
 
 /**

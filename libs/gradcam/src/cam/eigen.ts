@@ -4,6 +4,9 @@
  * Gram matrix with a symmetric Jacobi eigensolver (exact to float64 rounding). The SVD sign is arbitrary (LAPACK
  * picks one); here it is fixed so the projection correlates positively with the channel-summed activations.
  */
+import { symmetricEigen } from '@genome/model-format';
+
+/** The projection onto the first principal component of the centred activations. */
 export function firstComponentProjection(A: ArrayLike<number>, C: number, S: number, out = new Float64Array(S)): Float64Array {
   // X[s, c] centred over s
   const X = new Float64Array(S * C);
@@ -60,57 +63,19 @@ export function firstComponentProjection(A: ArrayLike<number>, C: number, S: num
  * iteration (only the top eigenvector is needed; converged when the iterate moves by < 1e-12 per entry).
  */
 export function topEigen(K: Float64Array, n: number): { value: number; vector: Float64Array } {
-  if (n <= 32) return jacobiTop(Float64Array.from(K), n);
+  if (n <= 32) return jacobiTop(K, n);
   return powerTop(K, n);
 }
 
 function jacobiTop(a: Float64Array, n: number): { value: number; vector: Float64Array } {
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < n; i++) {
-      diag += a[i * n + i]! * a[i * n + i]!;
-      for (let j = i + 1; j < n; j++) off += a[i * n + j]! * a[i * n + j]!;
-    }
-    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (Math.abs(apq) < 1e-300) continue;
-        const app = a[p * n + p]!;
-        const aqq = a[q * n + q]!;
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  symmetricEigen(a, n, values, vectors);
   let best = 0;
-  for (let i = 1; i < n; i++) if (a[i * n + i]! > a[best * n + best]!) best = i;
+  for (let i = 1; i < n; i++) if (values[i]! > values[best]!) best = i;
   const vector = new Float64Array(n);
-  for (let k = 0; k < n; k++) vector[k] = v[k * n + best]!;
-  return { value: a[best * n + best]!, vector };
+  for (let k = 0; k < n; k++) vector[k] = vectors[k * n + best]!;
+  return { value: values[best]!, vector };
 }
 
 function powerTop(K: Float64Array, n: number): { value: number; vector: Float64Array } {
