@@ -1,7 +1,7 @@
 /**
  * TreeSHAP throughput on the three ../shared/fixtures/bench models (ONNX, covers from all data.csv rows).
- * Prints rows/s and ns per (tree x leaf x depth x row) for the quadrature kernel (default), the classic recursion and
- * the per-leaf-table kernel (Fast TreeSHAP v2),
+ * Prints rows/s and ns per (tree x leaf x depth x row) for the quadrature kernel (default; WebAssembly SIMD), the same
+ * kernel in TypeScript (quadrature-js), the classic recursion and the per-leaf-table kernel (Fast TreeSHAP v2),
  * single thread and on a worker pool with all cores; plus interventional TreeSHAP (100 background rows).
  *
  *   node --import=tsx --conditions=@genome/source benchmarks/tree-shap.bench.ts [rows]
@@ -11,9 +11,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Bench } from 'tinybench';
-import { loadOnnxTreeEnsemble, withCovers } from '@genome/model-format';
 import { createTreeShapPool, treeShapInterventional, treeShapPathDependent } from '@genome/shap';
-import { readFixture, readFixtureJson, readNumericCsv } from '../tools/fixtures.js';
+import { TREE_BENCH_MODELS, loadTreeBenchModel } from './tree-bench-models.js';
 
 const SHAP_CPP_NS = 1.47e9 / (1000 * 64 * 6 * 1000);
 const nExplain = Number(process.argv[2] ?? 1000);
@@ -36,14 +35,10 @@ interface Row {
 const table: Row[] = [];
 
 
-for (const name of ['perf-gbm-500x6-reg', 'perf-rf-100x10-reg', 'perf-gbm-200x6-binary']) {
-  const meta = readFixtureJson<{ trees: number; leaves: number; max_depth: number; features: number }>('bench', name, 'meta.json');
-  const onnx = loadOnnxTreeEnsemble(new Uint8Array(readFixture('bench', name, 'model.onnx')));
-  const csv = readNumericCsv('bench', name, 'data.csv');
+for (const name of TREE_BENCH_MODELS) {
+  const { meta, model, all, nRowsAll } = loadTreeBenchModel(name);
   const nF = meta.features;
-  const all = Float64Array.from(csv.rows.flatMap((r) => r.slice(0, nF)));
-  const model = withCovers(onnx, all, csv.rows.length);
-  const n = Math.min(nExplain, csv.rows.length);
+  const n = Math.min(nExplain, nRowsAll);
   const rows = all.slice(0, n * nF);
   const leavesPerTree = meta.leaves / meta.trees;
   const unit = meta.trees * leavesPerTree * meta.max_depth * n;
@@ -59,35 +54,37 @@ for (const name of ['perf-gbm-500x6-reg', 'perf-rf-100x10-reg', 'perf-gbm-200x6-
       rows: rowsDone,
       seconds: s.toFixed(3),
       'rows/s': (rowsDone / s).toFixed(0),
-      'ns/(tree*leaf*depth*row)': nsUnit.toFixed(2),
-      'vs shap C++': `${(SHAP_CPP_NS / nsUnit).toFixed(2)}x`,
+      // The unit and shap's figure are for path-dependent TreeSHAP only.
+      'ns/(tree*leaf*depth*row)': kernel.startsWith('path') ? nsUnit.toFixed(2) : '—',
+      'vs shap C++': kernel.startsWith('path') ? `${(SHAP_CPP_NS / nsUnit).toFixed(2)}x` : '—',
     });
   };
   // warm-up (JIT; the fast-v2 tables are built once per model and timed separately)
   treeShapPathDependent(model, rows.subarray(0, 20 * nF), 20, { algorithm: 'classic' });
   treeShapPathDependent(model, rows.subarray(0, 20 * nF), 20, { algorithm: 'quadrature' });
+  treeShapPathDependent(model, rows.subarray(0, 20 * nF), 20, { algorithm: 'quadrature-js' });
   const t0 = performance.now();
   treeShapPathDependent(model, rows.subarray(0, nF), 1, { algorithm: 'fast-v2' });
   const tBuild = (performance.now() - t0) / 1000;
-  for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+  for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
     await pool.pathDependent(model, rows.subarray(0, threads * 8 * nF), threads * 8, { algorithm }); // ship model, warm up
   }
   const nBg = 100;
-  const bg = all.slice((csv.rows.length - nBg) * nF);
+  const bg = all.slice((nRowsAll - nBg) * nF);
   const nI = Math.max(10, Math.floor(n / 20));
   treeShapInterventional(model, rows.subarray(0, 2 * nF), 2, bg, nBg);
 
   // Each task explains the whole batch once per iteration (a batch of 1000 rows is long enough to time).
   const bench = new Bench({ time: 0, iterations: Number(process.env.BENCH_ITERATIONS ?? 1), warmup: false });
   const tasks: [string, number, number][] = [];
-  for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+  for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
     const label = algorithm === 'fast-v2' ? `path fast-v2 (tables ${tBuild.toFixed(2)} s once)` : `path ${algorithm}`;
     bench.add(label, () => {
       treeShapPathDependent(model, rows, n, { algorithm });
     });
     tasks.push([label, 1, n]);
   }
-  for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+  for (const algorithm of ['quadrature', 'quadrature-js', 'classic'] as const) {
     bench.add(`path ${algorithm} pool`, async () => {
       await pool.pathDependent(model, rows, n, { algorithm });
     });

@@ -46,7 +46,7 @@ t.test('worker pool gives the same numbers as the calling thread', async (t) => 
   const m = randomEnsemble(7, { nFeatures: 5, nOutputs: 3, valueWidth: 1, nTrees: 6, maxDepth: 5 });
   const rows = randomRows(7, 20, 5);
   const bg = randomRows(8, 5, 5);
-  for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+  for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
     const a = treeShapPathDependent(m, rows, 20, { algorithm });
     const b = await pool.pathDependent(m, rows, 20, { algorithm });
     t.same(Array.from(b.values), Array.from(a.values), `path-dependent ${algorithm}`);

@@ -79,7 +79,7 @@ for (const file of files) {
         }
       return d;
     };
-    for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+    for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
       const res = treeShapPathDependent(covered, rows, n, { algorithm });
       const d = add(res.values, res.expectedValue, (r, k) => raw[r * nO + k]!);
       t.ok(d <= 1e-9, `path-dependent ${algorithm} additivity ${d.toExponential(2)} (${model.nTrees} trees, ${model.source.format})`);

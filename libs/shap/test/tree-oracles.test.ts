@@ -129,7 +129,7 @@ for (const name of cases) {
 
     if (ref.path_dependent) {
       const b = float32Bounds('path', covered, rows, n, undefined, 0);
-      for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+      for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
         const res = treeShapPathDependent(covered, rows, n, { algorithm });
         const e = excess(res.values, ref.path_dependent.shap_values, b.values);
         t.ok(e.excess <= TOL, `path_dependent (${algorithm}): |diff| - float32 bound = ${e.excess.toExponential(2)} <= ${TOL} (raw max diff ${e.raw.toExponential(2)})`);

@@ -48,7 +48,7 @@ function maxDiff3(flat: Float64Array, rowOff: number, ref: number[][], nOut: num
   return d;
 }
 
-for (const algorithm of ['quadrature', 'classic', 'fast-v2'] as const) {
+for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
   t.test(`path-dependent (${algorithm}) equals brute force over all subsets`, async (t) => {
     fc.assert(
       fc.property(optionsArb, (o) => {

@@ -2,7 +2,7 @@
  * tree_shap: exact TreeSHAP from @genome/shap on the model's tree IR (path-dependent or interventional).
  * Parameters (shap's names): feature_perturbation "tree_path_dependent" | "interventional" (default: the package's
  * default, else path-dependent when the model has covers), model_output "raw" | "probability" (interventional only),
- * interactions (bool, path-dependent only), algorithm "auto" | "classic" | "fast-v2".
+ * interactions (bool, path-dependent only), algorithm "auto" | "quadrature" | "quadrature-js" | "classic" | "fast-v2".
  * With a worker pool, calls of at least `poolMinRows` rows run on the pool's threads (same values: the workers run
  * the same kernels on row slices); smaller calls stay on the calling thread, where they cost less than a round trip.
  */
@@ -61,7 +61,7 @@ function runTreeShap(model: LoadedModel, rows: Float64Array, params: Record<stri
   const fp = optString(params, 'feature_perturbation', ['tree_path_dependent', 'interventional'] as const) ?? defaultPerturbation(model);
   const output = optString(params, 'model_output', ['raw', 'probability'] as const);
   const interactions = optBool(params, 'interactions');
-  const algorithm = optString(params, 'algorithm', ['auto', 'classic', 'fast-v2'] as const);
+  const algorithm = optString(params, 'algorithm', ['auto', 'quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const);
   const bg = model.background;
   return explainTree(model.ensemble!, rows, {
     method: fp === 'interventional' ? 'interventional' : 'path_dependent',

@@ -9,12 +9,16 @@ import { fastTree } from './fast-v2.js';
 import { InterventionalBuffers, interventionalTree } from './interventional.js';
 import { fillDirections } from './split.js';
 import { QuadratureBatchBuffers, QuadratureBuffers, quadratureBatch1, quadratureTree } from './quadrature.js';
+import { quadratureWasmRange, quadratureWasmSupports } from './quadrature-wasm.js';
 
-/** Rows that share one traversal of a tree in the batched quadrature kernel. */
+/** Rows that share one traversal of a tree in the batched TypeScript quadrature kernel. */
 const QUADRATURE_BATCH = 16;
 
-/** Which path-dependent kernel to run. */
-export type PathAlgorithm = 'auto' | 'quadrature' | 'classic' | 'fast-v2';
+/**
+ * Which path-dependent kernel to run: `quadrature` runs the WebAssembly kernel where it covers the model
+ * (quadratureWasmSupports) and the TypeScript one otherwise; `quadrature-js` always the TypeScript one.
+ */
+export type PathAlgorithm = 'auto' | 'quadrature' | 'quadrature-js' | 'classic' | 'fast-v2';
 
 /**
  * Resolves `auto` to the quadrature kernel: O(L·Q) per tree and row with Q = ceil(depth/2) against the classic
@@ -24,7 +28,7 @@ export function resolvePathAlgorithm(
   _prep: PreparedEnsemble,
   algorithm: PathAlgorithm,
   _nRows: number,
-): 'quadrature' | 'classic' | 'fast-v2' {
+): 'quadrature' | 'quadrature-js' | 'classic' | 'fast-v2' {
   return algorithm === 'auto' ? 'quadrature' : algorithm;
 }
 
@@ -35,13 +39,17 @@ export function pathDependentRange(
   rowStart: number,
   rowEnd: number,
   out: Float64Array,
-  algorithm: 'quadrature' | 'classic' | 'fast-v2',
+  algorithm: 'quadrature' | 'quadrature-js' | 'classic' | 'fast-v2',
   tables?: FastTables,
 ): void {
   const m = prep.model;
   const nF = prep.nFeatures;
   const stride = nF * prep.nOutputs;
-  if (algorithm === 'quadrature') {
+  if (algorithm === 'quadrature' && quadratureWasmSupports(prep)) {
+    quadratureWasmRange(prep, rows, rowStart, rowEnd, out);
+    return;
+  }
+  if (algorithm === 'quadrature' || algorithm === 'quadrature-js') {
     const fractions = prep.fractions!;
     if (prep.valueWidth === 1) {
       // Batches of rows share each tree traversal; directions are filled per tree so they stay in cache.

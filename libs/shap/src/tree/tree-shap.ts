@@ -42,7 +42,10 @@ export interface TreeShapInteractionValues {
 }
 
 export interface PathDependentOptions {
-  /** Kernel: `classic` recursion, `fast-v2` per-leaf tables, or `auto` (default) by depth and row count. */
+  /**
+   * Kernel: `auto` (default) = `quadrature` (WebAssembly SIMD where it covers the model, else the TypeScript
+   * version), `quadrature-js` (the TypeScript version always), `classic` recursion, `fast-v2` per-leaf tables.
+   */
   algorithm?: PathAlgorithm;
 }
 

@@ -11,7 +11,7 @@ export interface TreeTask {
   readonly model?: TreeEnsemble;
   readonly rows: Float64Array;
   readonly nRows: number;
-  readonly algorithm?: 'quadrature' | 'classic' | 'fast-v2';
+  readonly algorithm?: 'quadrature' | 'quadrature-js' | 'classic' | 'fast-v2';
   readonly backgroundId?: number;
   /** Sent the first time a worker sees the background. */
   readonly background?: Float64Array;

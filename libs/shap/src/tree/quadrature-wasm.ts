@@ -1,0 +1,212 @@
+/**
+ * Runs the WebAssembly (SIMD) build of the quadrature kernel, `wasm/quadrature.c` (bytes in
+ * `quadrature-wasm.gen.ts`, rebuilt by `npm run wasm`). A prepared ensemble is laid out in the module's memory once,
+ * the kernel precomputes every edge's coefficients there, then rows are explained in batches of up to
+ * {@link QuadratureWasm.lanes} rows that share each tree traversal, one row per SIMD lane.
+ *
+ * One instance per thread (module scope; each pool worker has its own), holding the last model it was given, so
+ * repeated calls on one model copy only the rows. Models the kernel does not cover (a value vector per node,
+ * trees deeper than 64, layouts over 2 GiB) and engines without WebAssembly SIMD use the TypeScript kernels.
+ */
+import type { PreparedEnsemble } from './prepared.js';
+import { gaussLegendre01 } from './quadrature.js';
+import { quadratureWasmBytes } from './quadrature-wasm.gen.js';
+
+/** The part of the WebAssembly JS API used here (ES2023 + @types/node do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+interface KernelExports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  prepareModel(model: number, curZ: number): void;
+  explainBatch(model: number, t0: number, t1: number, lanes: number, xT: number, phiT: number, curO: number): void;
+  maxLanes(): number;
+  maxQuadrature(): number;
+  heapBase(): number;
+}
+
+/** Largest memory the kernel may use (wasm32 addresses 4 GiB; leave room below it). */
+const MAX_BYTES = 2 ** 31;
+const PAGE = 65536;
+
+const align8 = (x: number): number => Math.ceil(x / 8) * 8;
+
+/** Quadrature points for a model: exact for path polynomials of degree <= maxDepth - 1. */
+const quadraturePoints = (prep: PreparedEnsemble): number => Math.max(1, Math.ceil(prep.maxDepth / 2));
+
+/** Byte offsets of the model and of one batch's buffers inside the module memory. */
+interface Layout {
+  readonly model: number;
+  readonly xT: number;
+  readonly phiT: number;
+  readonly curO: number;
+  readonly curZ: number;
+  readonly end: number;
+}
+
+/** Node arrays in the order of the C `Model` struct's pointers (after its four ints). */
+function modelArrays(prep: PreparedEnsemble): ArrayBufferView[] {
+  const m = prep.model;
+  const nNodes = m.treeOffsets[m.nTrees];
+  const kind = new Uint8Array(nNodes);
+  for (let n = 0; n < nNodes; n++) kind[n] = m.decision[n] | (m.missing[n] << 2) | (m.defaultLeft[n] << 4);
+  const { nodes, weights } = gaussLegendre01(quadraturePoints(prep));
+  return [
+    m.treeOffsets,
+    m.left,
+    m.right,
+    m.feature,
+    prep.outputBase,
+    m.catStart,
+    m.catLen,
+    m.catBits,
+    kind,
+    m.threshold,
+    prep.fractions!,
+    prep.values,
+    nodes,
+    weights,
+  ];
+}
+
+/** Lays the model out from `base`: header, node arrays, then edge Z and 5 x q coefficients per node, then one batch. */
+function layout(prep: PreparedEnsemble, base: number, lanes: number, arrayBytes: readonly number[]): Layout & { arrays: number[] } {
+  const nNodes = prep.model.treeOffsets[prep.model.nTrees];
+  const nF = prep.nFeatures;
+  const model = align8(base);
+  let p = align8(model + 4 * (4 + arrayBytes.length + 2));
+  const arrays: number[] = [];
+  for (const b of arrayBytes) {
+    arrays.push(p);
+    p = align8(p + b);
+  }
+  const edgeZ = p;
+  const coef = align8(edgeZ + nNodes * 8);
+  const xT = align8(coef + nNodes * 5 * quadraturePoints(prep) * 8);
+  const phiT = align8(xT + nF * lanes * 8);
+  const curO = align8(phiT + nF * prep.nOutputs * lanes * 8);
+  const curZ = align8(curO + nF * lanes * 8);
+  const end = align8(curZ + nF * 8);
+  return { model, xT, phiT, curO, curZ, end, arrays: [...arrays, edgeZ, coef] };
+}
+
+let compiled: object | undefined;
+
+class QuadratureWasm {
+  private readonly ex: KernelExports;
+  /** Rows per batch (SIMD lanes in all). */
+  readonly lanes: number;
+  readonly maxQ: number;
+  private loaded: PreparedEnsemble | undefined;
+  private layout: Layout | undefined;
+
+  constructor() {
+    if (!WebAssemblyApi) throw new Error('this engine has no WebAssembly');
+    compiled ??= new WebAssemblyApi.Module(quadratureWasmBytes());
+    this.ex = new WebAssemblyApi.Instance(compiled, {}).exports as KernelExports;
+    this.lanes = this.ex.maxLanes();
+    this.maxQ = this.ex.maxQuadrature();
+  }
+
+  /** Whether the kernel covers `prep` (one value per node, depth, memory). */
+  supports(prep: PreparedEnsemble): boolean {
+    if (prep.valueWidth !== 1 || prep.fractions === undefined || quadraturePoints(prep) > this.maxQ) return false;
+    const m = prep.model;
+    const nNodes = m.treeOffsets[m.nTrees];
+    // Node arrays: 6 x int32 (+ catBits), kind, threshold, fraction, value.
+    const bytes = [4 * (m.nTrees + 1), 4 * nNodes, 4 * nNodes, 4 * nNodes, 4 * m.nTrees, 4 * nNodes, 4 * nNodes, 4 * m.catBits.length, nNodes, 8 * nNodes, 8 * nNodes, 8 * nNodes, 8 * 32, 8 * 32];
+    return layout(prep, this.ex.heapBase(), this.lanes, bytes).end <= MAX_BYTES;
+  }
+
+  /** Copies the model into module memory (once per model), precomputes its coefficients, returns the layout. */
+  private load(prep: PreparedEnsemble): Layout {
+    if (this.loaded === prep && this.layout) return this.layout;
+    this.loaded = undefined;
+    const arrays = modelArrays(prep);
+    const L = layout(prep, this.ex.heapBase(), this.lanes, arrays.map((a) => a.byteLength));
+    const mem = this.ex.memory;
+    if (L.end > mem.buffer.byteLength) mem.grow(Math.ceil((L.end - mem.buffer.byteLength) / PAGE));
+    const heap = new Uint8Array(mem.buffer);
+    const header = new Int32Array(mem.buffer, L.model, 4 + L.arrays.length);
+    header[0] = prep.model.nTrees;
+    header[1] = prep.nFeatures;
+    header[2] = prep.nOutputs;
+    header[3] = quadraturePoints(prep);
+    L.arrays.forEach((p, i) => {
+      header[4 + i] = p;
+      const a = arrays[i];
+      if (a) heap.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), p);
+    });
+    new Float64Array(mem.buffer, L.curZ, prep.nFeatures).fill(1);
+    this.ex.prepareModel(L.model, L.curZ);
+    this.loaded = prep;
+    this.layout = L;
+    return L;
+  }
+
+  /** Adds the path-dependent SHAP values of rows [rowStart, rowEnd) into `out` (row rowStart at offset 0). */
+  explain(prep: PreparedEnsemble, rows: Float64Array, rowStart: number, rowEnd: number, out: Float64Array): void {
+    const L = this.load(prep);
+    const nF = prep.nFeatures;
+    const stride = nF * prep.nOutputs;
+    const buf = this.ex.memory.buffer;
+    for (let r0 = rowStart; r0 < rowEnd; r0 += this.lanes) {
+      const nb = Math.min(this.lanes, rowEnd - r0);
+      const R = nb + (nb & 1); // lanes come in pairs (f64x2); a padding row has all-zero masks
+      const xT = new Float64Array(buf, L.xT, nF * R);
+      const phiT = new Float64Array(buf, L.phiT, stride * R);
+      const curO = new Int32Array(buf, L.curO, 2 * nF * R); // 64-bit lane masks
+      for (let r = 0; r < R; r++) {
+        const real = r < nb;
+        const xo = (r0 + r) * nF;
+        const mask = real ? -1 : 0;
+        for (let f = 0; f < nF; f++) {
+          xT[f * R + r] = real ? rows[xo + f] : 0;
+          curO[2 * (f * R + r)] = mask;
+          curO[2 * (f * R + r) + 1] = mask;
+        }
+      }
+      phiT.fill(0);
+      this.ex.explainBatch(L.model, 0, prep.model.nTrees, R, L.xT, L.phiT, L.curO);
+      for (let r = 0; r < nb; r++) {
+        const po = (r0 - rowStart + r) * stride;
+        for (let j = 0; j < stride; j++) out[po + j] += phiT[j * R + r];
+      }
+    }
+  }
+}
+
+let instance: QuadratureWasm | null | undefined;
+
+/** This thread's kernel instance, or null when the engine cannot run it (no WebAssembly SIMD). */
+function kernel(): QuadratureWasm | null {
+  if (instance === undefined) {
+    try {
+      instance = new QuadratureWasm();
+    } catch {
+      instance = null;
+    }
+  }
+  return instance;
+}
+
+/** Whether the WebAssembly kernel runs `prep` here (else the TypeScript quadrature kernel does). */
+export function quadratureWasmSupports(prep: PreparedEnsemble): boolean {
+  return kernel()?.supports(prep) ?? false;
+}
+
+/** Adds path-dependent SHAP values of rows [rowStart, rowEnd) into `out`; check {@link quadratureWasmSupports} first. */
+export function quadratureWasmRange(
+  prep: PreparedEnsemble,
+  rows: Float64Array,
+  rowStart: number,
+  rowEnd: number,
+  out: Float64Array,
+): void {
+  const k = kernel();
+  if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use the quadrature-js algorithm');
+  k.explain(prep, rows, rowStart, rowEnd, out);
+}

@@ -1,0 +1,90 @@
+/**
+ * The WebAssembly quadrature kernel (algorithm 'quadrature') against the TypeScript one ('quadrature-js') and the
+ * classic recursion: every batch shape (1 row, odd counts that need a padding lane, exactly one full batch, one
+ * more), models switched back and forth inside one instance, NaN and categorical routing, multi-output boosting.
+ */
+import t from 'tap';
+import { loadTreeModel, withCovers, type TreeEnsemble } from '@genome/model-format';
+import { readFixture } from '../../../tools/fixtures.js';
+import { treeShapPathDependent } from '../src/tree/tree-shap.js';
+import { prepareEnsemble } from '../src/tree/prepared.js';
+import { quadratureWasmSupports } from '../src/tree/quadrature-wasm.js';
+import { mulberry32, randomEnsemble } from './tree-helpers.js';
+
+function maxRelDiff(a: Float64Array, b: Float64Array): number {
+  let scale = 1e-300;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d / scale;
+}
+
+function rowsFor(m: TreeEnsemble, n: number, seed: number): Float64Array {
+  const rnd = mulberry32(seed);
+  const out = new Float64Array(n * m.nFeatures);
+  // Values around the model's own thresholds (and NaN) so both children of most nodes are taken.
+  const thresholds: number[][] = Array.from({ length: m.nFeatures }, () => []);
+  for (let i = 0; i < m.left.length; i++) if (m.left[i] >= 0 && m.decision[i] !== 2) thresholds[m.feature[i]].push(m.threshold[i]);
+  for (let i = 0; i < out.length; i++) {
+    const th = thresholds[i % m.nFeatures];
+    const u = rnd();
+    out[i] = u < 0.05 ? Number.NaN : th.length ? th[Math.floor(rnd() * th.length)] + (rnd() - 0.5) * 1e-3 : Math.floor(rnd() * 8);
+  }
+  return out;
+}
+
+const models: [string, TreeEnsemble][] = [];
+for (const path of [
+  ['xgboost', 'treelite-toy-categorical', 'xgb_toy_categorical_model.json'],
+  ['xgboost', 'xgboost-1.0-compat', 'xgboost-1.0.0-SNAPSHOT.cls.json'],
+  ['lightgbm', 'lleaves', 'mixed_categorical.model.txt'],
+  ['lightgbm', 'lleaves', 'multiclass.model.txt'],
+  ['lightgbm', 'ankane', 'categorical.txt'],
+  ['onnx-trees', 'onnxmltools-1.3.1', 'SklearnRegGradientBoostingRegressor.model.onnx'],
+]) {
+  try {
+    const m = loadTreeModel(new Uint8Array(readFixture('models', ...path)));
+    models.push([path.join('/'), m.hasCovers ? m : withCovers(m, rowsFor(m, 300, 7), 300)]);
+  } catch (e) {
+    t.comment(`fixture ${path.join('/')} not loaded: ${(e as Error).message.slice(0, 120)}`);
+  }
+}
+t.equal(models.length, 6, 'at least two fixture models to compare on');
+
+for (const [name, model] of models) {
+  t.test(name, (t) => {
+    t.ok(quadratureWasmSupports(prepareEnsemble(model)), 'the WebAssembly kernel covers this model');
+    for (const n of [1, 2, 3, 63, 64, 65, 129]) {
+      const rows = rowsFor(model, n, n);
+      const wasm = treeShapPathDependent(model, rows, n, { algorithm: 'quadrature' }).values;
+      const js = treeShapPathDependent(model, rows, n, { algorithm: 'quadrature-js' }).values;
+      const classic = treeShapPathDependent(model, rows, n, { algorithm: 'classic' }).values;
+      t.ok(maxRelDiff(wasm, js) < 1e-12, `${n} rows: equals the TypeScript kernel (${maxRelDiff(wasm, js).toExponential(1)})`);
+      t.ok(maxRelDiff(wasm, classic) < 1e-12, `${n} rows: equals the classic recursion (${maxRelDiff(wasm, classic).toExponential(1)})`);
+    }
+    t.end();
+  });
+}
+
+t.test('switching models inside one kernel instance reloads them', (t) => {
+  const [a, b] = [models[0][1], models[1][1]];
+  const ra = rowsFor(a, 5, 1);
+  const rb = rowsFor(b, 5, 2);
+  const first = treeShapPathDependent(a, ra, 5).values;
+  treeShapPathDependent(b, rb, 5);
+  const again = treeShapPathDependent(a, ra, 5).values;
+  t.same(Array.from(again), Array.from(first), 'same values after another model ran');
+  t.end();
+});
+
+t.test('random ensembles with every split rule, zero covers and deep trees', (t) => {
+  for (let seed = 1; seed <= 30; seed++) {
+    const m = randomEnsemble(seed, { nFeatures: 7, nOutputs: 2, valueWidth: 1, nTrees: 4, maxDepth: 3 + (seed % 12), zeroCover: 0.2 });
+    const rows = rowsFor(m, 37, seed);
+    const wasm = treeShapPathDependent(m, rows, 37, { algorithm: 'quadrature' }).values;
+    const classic = treeShapPathDependent(m, rows, 37, { algorithm: 'classic' }).values;
+    if (!(maxRelDiff(wasm, classic) < 1e-11)) t.fail(`seed ${seed}: ${maxRelDiff(wasm, classic)}`);
+  }
+  t.pass('30 random ensembles match the classic recursion');
+  t.end();
+});

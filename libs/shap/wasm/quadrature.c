@@ -1,0 +1,281 @@
+/*
+ * Path-dependent TreeSHAP by Gauss-Legendre quadrature: the WebAssembly (SIMD) kernel behind
+ * src/tree/quadrature-wasm.ts. Same mathematics as quadratureBatch1 in src/tree/quadrature.ts (read its header
+ * first), with two changes that remove per-feature accumulators:
+ *
+ *   Telescoping. A leaf's term for feature i is charged to the deepest edge on i. Instead of subtracting the
+ *   deeper edges' leaf sums from the shallower edge (the accumulators of the TypeScript kernel), every edge e on i
+ *   adds  w_k · [ (O_e − Z_e)/A_e(t_k) − (O_p − Z_p)/A_p(t_k) ] · S(c)(t_k),  where p is the previous edge on i
+ *   above e (O_p = Z_p = 1 and the second term 0 when e is the first). Summed along a leaf's path the terms
+ *   telescope to the deepest edge's term. The coefficient takes one of three values per k, selected by the row's
+ *   (O_e, O_p) in {(1,1), (0,1), (0,0)}; it is 0 for (0,0).
+ *
+ *   Lanes across rows. R rows share one traversal; every per-row array is [level][k][row] so the row loops are
+ *   straight f64x2 code (clang auto-vectorises them with -msimd128). Rows beyond the batch carry zero prefixes.
+ *
+ * Routing follows the IR's split rule (libs/model-format tree/ensemble.ts, libs/shap src/tree/split.ts).
+ * No libc: built with clang --target=wasm32 -nostdlib (tools/wasm-build.mjs). Memory is laid out by the caller.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define MAXR 64
+#define MAXQ 32
+#define MAXL (2 * MAXQ + 2)
+
+typedef struct {
+  int32_t nTrees, nFeatures, nOutputs, q;
+  const int32_t *treeOffsets, *left, *right, *feature, *outputBase, *catStart, *catLen;
+  const uint32_t *catBits;
+  const uint8_t *kind; /* decision | missing << 2 | defaultLeft << 4 */
+  const double *threshold, *fraction, *value, *tk, *wk;
+  /* Filled by prepareModel, per node c (the edge into c): Z of the edge, then 5 x q coefficients
+   * f11, f01, f00 (times the value for leaves), g11, g01. */
+  double *edgeZ, *coef;
+} Model;
+
+/* Per level (node depth) state of the depth-first traversal; row masks are all-ones (true) or zero per lane. */
+static int32_t nodeAt[MAXL], featAt[MAXL];
+static uint8_t stageAt[MAXL];
+static const double *coefAt[MAXL];
+static double zAt[MAXL];
+static v128_t goLeft[MAXL * MAXR / 2]; /* the row goes left at the level's node */
+static v128_t oAt[MAXL * MAXR / 2];    /* O of the edge into the level's node */
+static v128_t poAt[MAXL * MAXR / 2];   /* O of its feature before that edge */
+static v128_t prefix[MAXL * MAXQ * MAXR / 2];
+static v128_t sum[MAXL * MAXQ * MAXR / 2];
+static v128_t cv[5 * MAXQ]; /* the edge's coefficients, splatted */
+
+#define ZERO_THRESHOLD 1e-35
+
+static int goesLeftScalar(const Model *m, int n, double v) {
+  int k = m->kind[n];
+  int dec = k & 3, miss = (k >> 2) & 3, dl = (k >> 4) & 1;
+  if (v != v) {
+    if (miss == 0) v = 0;
+    else return dl;
+  } else if (miss == 2 && v <= ZERO_THRESHOLD && v >= -ZERO_THRESHOLD) {
+    return dl;
+  }
+  if (dec == 0) return v < m->threshold[n];
+  if (dec == 1) return v <= m->threshold[n];
+  if (v < 0 || !(v < 4294967296.0)) return 0;
+  uint32_t c = (uint32_t)v;
+  uint32_t word = c >> 5;
+  if ((int32_t)word >= m->catLen[n]) return 0;
+  return (m->catBits[m->catStart[n] + word] >> (c & 31)) & 1;
+}
+
+/* Routing masks of node n for V lane pairs; rows are xT[feature * 2V + lane]. NaN-default numeric splits are
+ * vectorised, everything else (categories, NaN as zero, LightGBM's zero-as-missing) goes through the scalar rule. */
+static void route(const Model *m, int n, int V, const double *xT, v128_t *gl) {
+  const v128_t *x = (const v128_t *)(xT + m->feature[n] * 2 * V);
+  const int k = m->kind[n];
+  const v128_t thr = wasm_f64x2_splat(m->threshold[n]);
+  const v128_t dl = wasm_i64x2_splat(((k >> 4) & 1) ? -1 : 0);
+  if ((k & ~(1 << 4)) == (0 | (1 << 2))) {
+    for (int v = 0; v < V; v++) {
+      const v128_t xv = x[v];
+      gl[v] = wasm_v128_or(wasm_f64x2_lt(xv, thr), wasm_v128_and(wasm_f64x2_ne(xv, xv), dl));
+    }
+  } else if ((k & ~(1 << 4)) == (1 | (1 << 2))) {
+    for (int v = 0; v < V; v++) {
+      const v128_t xv = x[v];
+      gl[v] = wasm_v128_or(wasm_f64x2_le(xv, thr), wasm_v128_and(wasm_f64x2_ne(xv, xv), dl));
+    }
+  } else {
+    const double *xs = (const double *)x;
+    for (int v = 0; v < V; v++) {
+      gl[v] = wasm_i64x2_make(goesLeftScalar(m, n, xs[2 * v]) ? -1 : 0, goesLeftScalar(m, n, xs[2 * v + 1]) ? -1 : 0);
+    }
+  }
+}
+
+/* Per-edge coefficients (see the header): f = A_e / A_p and g = w · ((O_e − Z)/A_e − (O_p − pz)/A_p) per k. */
+static void coefficients(int q, const double *tk, const double *wk, double Z, double pz, double v, double *out) {
+  double *f11 = out, *f01 = out + q, *f00 = out + 2 * q, *g11 = out + 3 * q, *g01 = out + 4 * q;
+  for (int k = 0; k < q; k++) {
+    const double t = tk[k];
+    const double a1 = Z + (1 - Z) * t;
+    const double a0 = Z * (1 - t);
+    const double q1 = pz + (1 - pz) * t;
+    const double ip1 = 1 / q1;
+    const double ip0 = pz == 0 ? 0 : 1 / (pz * (1 - t));
+    f11[k] = v * a1 * ip1;
+    f01[k] = v * a0 * ip1;
+    f00[k] = v * a0 * ip0;
+    const double tp1 = (1 - pz) * ip1;
+    g11[k] = wk[k] * ((1 - Z) / a1 - tp1);
+    /* O_e = 0: (0 − Z)/(Z(1 − t)) = −1/(1 − t); with Z = 0 the row's S(c) is 0, so any finite value will do. */
+    g01[k] = wk[k] * ((Z == 0 ? 0 : -1 / (1 - t)) - tp1);
+  }
+}
+
+/*
+ * Walks every tree once with the running per-feature Z to store each edge's Z and coefficients (they depend on
+ * the tree alone, not on the rows). curZ (nFeatures) must hold 1; it is restored.
+ */
+__attribute__((export_name("prepareModel")))
+void prepareModel(const Model *m, double *curZ) {
+  const int q = m->q;
+  for (int t = 0; t < m->nTrees; t++) {
+    const int root = m->treeOffsets[t];
+    if (m->left[root] < 0) continue;
+    nodeAt[0] = root;
+    stageAt[0] = 0;
+    int d = 0;
+    for (;;) {
+      const int n = nodeAt[d];
+      const int st = stageAt[d];
+      if (st < 2) {
+        stageAt[d] = st + 1;
+        const int c = st == 0 ? m->left[n] : m->right[n];
+        const int f = m->feature[n];
+        const double pz = curZ[f];
+        const double Z = pz * m->fraction[c];
+        m->edgeZ[c] = Z;
+        const int leaf = m->left[c] < 0;
+        coefficients(q, m->tk, m->wk, Z, pz, leaf ? m->value[c] : 1.0, m->coef + c * 5 * q);
+        if (leaf) continue;
+        nodeAt[d + 1] = c;
+        stageAt[d + 1] = 0;
+        featAt[d + 1] = f;
+        zAt[d + 1] = pz;
+        curZ[f] = Z;
+        d += 1;
+        continue;
+      }
+      if (d == 0) break;
+      curZ[featAt[d]] = zAt[d];
+      d -= 1;
+    }
+  }
+}
+
+static void explainTree(const Model *m, int t, int V, const double *xT, double *phiT, v128_t *curO) {
+  const int root = m->treeOffsets[t];
+  if (m->left[root] < 0) return;
+  const int q = m->q;
+  const int QV = q * V;
+  const int32_t *left = m->left, *right = m->right, *feature = m->feature;
+  const double *edgeZ = m->edgeZ, *coef = m->coef;
+  v128_t *phiTree = (v128_t *)(phiT + m->outputBase[t] * 2 * V);
+  const int phiStride = m->nOutputs * V;
+  const v128_t zero = wasm_f64x2_splat(0);
+  const v128_t one = wasm_f64x2_splat(1);
+
+  nodeAt[0] = root;
+  stageAt[0] = 0;
+  for (int i = 0; i < QV; i++) prefix[i] = one, sum[i] = zero;
+  route(m, root, V, xT, goLeft);
+  int d = 0;
+  for (;;) {
+    const int n = nodeAt[d];
+    const int st = stageAt[d];
+    if (st < 2) {
+      stageAt[d] = st + 1;
+      const int c = st == 0 ? left[n] : right[n];
+      const int f = feature[n];
+      v128_t *co = curO + f * V;
+      const v128_t *gl = goLeft + d * V;
+      /* O of the edge: the row takes this child and satisfied every earlier split on f. */
+      const v128_t flip = st == 0 ? wasm_i64x2_splat(0) : wasm_i64x2_splat(-1);
+      if (edgeZ[c] == 0) {
+        v128_t any = wasm_i64x2_splat(0);
+        for (int v = 0; v < V; v++) any = wasm_v128_or(any, wasm_v128_and(wasm_v128_xor(gl[v], flip), co[v]));
+        if (!wasm_v128_any_true(any)) continue; /* no leaf below carries weight */
+      }
+      const double *cf = coef + c * 5 * q;
+      const v128_t *pp = prefix + d * QV;
+      for (int i = 0; i < 5 * q; i++) cv[i] = wasm_v128_load64_splat(cf + i);
+      if (left[c] < 0) {
+        /* Leaf child, in place: S(c) = v · prefix(parent) · A_e / A_p (v is folded into f). */
+        v128_t *sp = sum + d * QV;
+        v128_t *ph = phiTree + f * phiStride;
+        for (int v = 0; v < V; v++) {
+          const v128_t po = co[v];
+          const v128_t o = wasm_v128_and(wasm_v128_xor(gl[v], flip), po);
+          v128_t ch = zero;
+          for (int k = 0; k < q; k++) {
+            const v128_t fac = wasm_v128_bitselect(wasm_v128_bitselect(cv[k], cv[q + k], o), cv[2 * q + k], po);
+            const v128_t g = wasm_v128_and(wasm_v128_bitselect(cv[3 * q + k], cv[4 * q + k], o), po);
+            const v128_t sv = wasm_f64x2_mul(pp[k * V + v], fac);
+            ch = wasm_f64x2_add(ch, wasm_f64x2_mul(g, sv));
+            sp[k * V + v] = wasm_f64x2_add(sp[k * V + v], sv);
+          }
+          ph[v] = wasm_f64x2_add(ph[v], ch);
+        }
+        continue;
+      }
+      const int d1 = d + 1;
+      nodeAt[d1] = c;
+      stageAt[d1] = 0;
+      featAt[d1] = f;
+      coefAt[d1] = cf;
+      v128_t *cp = prefix + d1 * QV;
+      v128_t *cs = sum + d1 * QV;
+      for (int v = 0; v < V; v++) {
+        const v128_t po = co[v];
+        const v128_t o = wasm_v128_and(wasm_v128_xor(gl[v], flip), po);
+        oAt[d1 * V + v] = o;
+        poAt[d1 * V + v] = po;
+        co[v] = o;
+        for (int k = 0; k < q; k++) {
+          const v128_t fac = wasm_v128_bitselect(wasm_v128_bitselect(cv[k], cv[q + k], o), cv[2 * q + k], po);
+          cp[k * V + v] = wasm_f64x2_mul(pp[k * V + v], fac);
+          cs[k * V + v] = zero;
+        }
+      }
+      route(m, c, V, xT, goLeft + d1 * V);
+      d = d1;
+      continue;
+    }
+    if (d == 0) return;
+    /* Both children done: charge the edge into this node and hand S up. */
+    const int f = featAt[d];
+    const double *cf = coefAt[d];
+    const v128_t *os = oAt + d * V;
+    const v128_t *pos = poAt + d * V;
+    const v128_t *s = sum + d * QV;
+    v128_t *up = sum + (d - 1) * QV;
+    v128_t *ph = phiTree + f * phiStride;
+    v128_t *co = curO + f * V;
+    for (int v = 0; v < V; v++) {
+      const v128_t o = os[v];
+      const v128_t po = pos[v];
+      v128_t ch = zero;
+      for (int k = 0; k < q; k++) {
+        const v128_t g = wasm_v128_and(
+            wasm_v128_bitselect(wasm_v128_load64_splat(cf + 3 * q + k), wasm_v128_load64_splat(cf + 4 * q + k), o), po);
+        const v128_t sv = s[k * V + v];
+        ch = wasm_f64x2_add(ch, wasm_f64x2_mul(g, sv));
+        up[k * V + v] = wasm_f64x2_add(up[k * V + v], sv);
+      }
+      ph[v] = wasm_f64x2_add(ph[v], ch);
+      co[v] = po;
+    }
+    d -= 1;
+  }
+}
+
+/*
+ * Adds the path-dependent SHAP values of trees [t0, t1) for one batch of `lanes` rows (even, <= maxLanes()) to
+ * phiT[(feature * nOutputs + output) * lanes + row]. xT[feature * lanes + row] holds the rows (padding: any value).
+ * curO (nFeatures * lanes 64-bit masks) must be all-ones for the batch's real rows and zero for padding; it is
+ * restored on return. Call prepareModel first.
+ */
+__attribute__((export_name("explainBatch")))
+void explainBatch(const Model *m, int t0, int t1, int lanes, const double *xT, double *phiT, v128_t *curO) {
+  for (int t = t0; t < t1; t++) explainTree(m, t, lanes / 2, xT, phiT, curO);
+}
+
+__attribute__((export_name("maxLanes")))
+int maxLanes(void) { return MAXR; }
+
+__attribute__((export_name("maxQuadrature")))
+int maxQuadrature(void) { return MAXQ; }
+
+/* Start of the free memory after the module's own data (the caller lays out models and rows from here). */
+extern unsigned char __heap_base;
+__attribute__((export_name("heapBase")))
+uintptr_t heapBase(void) { return (uintptr_t)&__heap_base; }
