@@ -22,13 +22,16 @@ function maxRelDiff(a: Float64Array, b: Float64Array): number {
 function rowsFor(m: TreeEnsemble, n: number, seed: number): Float64Array {
   const rnd = mulberry32(seed);
   const out = new Float64Array(n * m.nFeatures);
-  // Values around the model's own thresholds (and NaN) so both children of most nodes are taken.
+  // Values around the model's own thresholds so both children of most nodes are taken.
   const thresholds: number[][] = Array.from({ length: m.nFeatures }, () => []);
   for (let i = 0; i < m.left.length; i++) if (m.left[i] >= 0 && m.decision[i] !== 2) thresholds[m.feature[i]].push(m.threshold[i]);
   for (let i = 0; i < out.length; i++) {
     const th = thresholds[i % m.nFeatures];
     const u = rnd();
-    out[i] = u < 0.05 ? Number.NaN : th.length ? th[Math.floor(rnd() * th.length)] + (rnd() - 0.5) * 1e-3 : Math.floor(rnd() * 8);
+    // NaN and (±) zero exercise every missing-value rule (NaN as zero, NaN default, LightGBM's zero as missing).
+    if (u < 0.05) out[i] = Number.NaN;
+    else if (u < 0.1) out[i] = u < 0.075 ? 0 : -1e-36;
+    else out[i] = th.length ? th[Math.floor(rnd() * th.length)] + (rnd() - 0.5) * 1e-3 : Math.floor(rnd() * 8);
   }
   return out;
 }

@@ -10,8 +10,12 @@
  *   telescope to the deepest edge's term. The coefficient takes one of three values per k, selected by the row's
  *   (O_e, O_p) in {(1,1), (0,1), (0,0)}; it is 0 for (0,0).
  *
- *   Lanes across rows. R rows share one traversal; every per-row array is [level][k][row] so the row loops are
- *   straight f64x2 code (clang auto-vectorises them with -msimd128). Rows beyond the batch carry zero prefixes.
+ *   Lanes across rows. Up to MAXR rows share one traversal of a tree; every per-row array is [level][k][row], so
+ *   the row loops are straight f64x2 code with no branch: a row's O values are 64-bit lane masks and the three
+ *   cases are picked with v128.bitselect. A padding lane (odd row count) has all-zero masks and charges nothing.
+ *
+ *   Per-model coefficients. Z of an edge depends on the tree alone, so prepareModel stores every edge's Z and its
+ *   coefficients (A_e/A_p for the prefix products, the charge weights above) once; the row loops never divide.
  *
  * Routing follows the IR's split rule (libs/model-format tree/ensemble.ts, libs/shap src/tree/split.ts).
  * No libc: built with clang --target=wasm32 -nostdlib (tools/wasm-build.mjs). Memory is laid out by the caller.
@@ -38,7 +42,7 @@ typedef struct {
 static int32_t nodeAt[MAXL], featAt[MAXL];
 static uint8_t stageAt[MAXL];
 static const double *coefAt[MAXL];
-static double zAt[MAXL];
+static double pzAt[MAXL]; /* Z of the level's edge feature before that edge (prepareModel) */
 static v128_t goLeft[MAXL * MAXR / 2]; /* the row goes left at the level's node */
 static v128_t oAt[MAXL * MAXR / 2];    /* O of the edge into the level's node */
 static v128_t poAt[MAXL * MAXR / 2];   /* O of its feature before that edge */
@@ -66,27 +70,36 @@ static int goesLeftScalar(const Model *m, int n, double v) {
   return (m->catBits[m->catStart[n] + word] >> (c & 31)) & 1;
 }
 
-/* Routing masks of node n for V lane pairs; rows are xT[feature * 2V + lane]. NaN-default numeric splits are
- * vectorised, everything else (categories, NaN as zero, LightGBM's zero-as-missing) goes through the scalar rule. */
+/* Routing masks of node n for V lane pairs; rows are xT[feature * 2V + lane]. Numeric splits are vectorised (the
+ * NaN-default kind, the most common, on its own path); category sets go through the scalar rule. */
 static void route(const Model *m, int n, int V, const double *xT, v128_t *gl) {
   const v128_t *x = (const v128_t *)(xT + m->feature[n] * 2 * V);
   const int k = m->kind[n];
+  const int dec = k & 3, miss = (k >> 2) & 3;
   const v128_t thr = wasm_f64x2_splat(m->threshold[n]);
   const v128_t dl = wasm_i64x2_splat(((k >> 4) & 1) ? -1 : 0);
-  if ((k & ~(1 << 4)) == (0 | (1 << 2))) {
-    for (int v = 0; v < V; v++) {
-      const v128_t xv = x[v];
-      gl[v] = wasm_v128_or(wasm_f64x2_lt(xv, thr), wasm_v128_and(wasm_f64x2_ne(xv, xv), dl));
-    }
-  } else if ((k & ~(1 << 4)) == (1 | (1 << 2))) {
-    for (int v = 0; v < V; v++) {
-      const v128_t xv = x[v];
-      gl[v] = wasm_v128_or(wasm_f64x2_le(xv, thr), wasm_v128_and(wasm_f64x2_ne(xv, xv), dl));
-    }
-  } else {
+  if (dec == 2) {
     const double *xs = (const double *)x;
     for (int v = 0; v < V; v++) {
       gl[v] = wasm_i64x2_make(goesLeftScalar(m, n, xs[2 * v]) ? -1 : 0, goesLeftScalar(m, n, xs[2 * v + 1]) ? -1 : 0);
+    }
+  } else if (miss == 1) {
+    for (int v = 0; v < V; v++) {
+      const v128_t xv = x[v];
+      const v128_t cmp = dec == 0 ? wasm_f64x2_lt(xv, thr) : wasm_f64x2_le(xv, thr);
+      gl[v] = wasm_v128_or(cmp, wasm_v128_and(wasm_f64x2_ne(xv, xv), dl));
+    }
+  } else {
+    /* AS_ZERO: NaN compares as 0. ZERO_DEFAULT: NaN and |x| <= 1e-35 take the default side. */
+    const v128_t asZero = wasm_i64x2_splat(miss == 0 ? -1 : 0);
+    const v128_t eps = wasm_f64x2_splat(ZERO_THRESHOLD);
+    for (int v = 0; v < V; v++) {
+      const v128_t xv = x[v];
+      const v128_t nan = wasm_f64x2_ne(xv, xv);
+      const v128_t xz = wasm_v128_andnot(xv, wasm_v128_and(nan, asZero));
+      const v128_t cmp = dec == 0 ? wasm_f64x2_lt(xz, thr) : wasm_f64x2_le(xz, thr);
+      const v128_t dflt = wasm_v128_andnot(wasm_v128_or(nan, wasm_f64x2_le(wasm_f64x2_abs(xv), eps)), asZero);
+      gl[v] = wasm_v128_bitselect(dl, cmp, dflt);
     }
   }
 }
@@ -140,13 +153,13 @@ void prepareModel(const Model *m, double *curZ) {
         nodeAt[d + 1] = c;
         stageAt[d + 1] = 0;
         featAt[d + 1] = f;
-        zAt[d + 1] = pz;
+        pzAt[d + 1] = pz;
         curZ[f] = Z;
         d += 1;
         continue;
       }
       if (d == 0) break;
-      curZ[featAt[d]] = zAt[d];
+      curZ[featAt[d]] = pzAt[d];
       d -= 1;
     }
   }
