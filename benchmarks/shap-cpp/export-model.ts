@@ -3,7 +3,7 @@
  * Models are loaded as every TreeSHAP benchmark loads them (benchmarks/tree-bench-models.ts: ONNX,
  * covers from all data.csv rows).
  *
- *   node --import=tsx --conditions=@genome/source benchmarks/shap-cpp/export-model.ts OUT_DIR [maxRows=1000]
+ *   node --import=tsx --conditions=@genome/source benchmarks/shap-cpp/export-model.ts OUT_DIR [maxRows=1000] [nBg=100]
  *
  * Writes OUT_DIR/<model>.bin (little-endian):
  *   char[8]  "SHAPDNS1"
@@ -16,13 +16,16 @@
  * (children/features -1, thresholds/values/weights 0). Leaf values are scaled by 1/trees for `average`
  * ensembles (shap's sklearn random-forest scaling); internal node values are left 0: the harness fills them
  * with shap's own compute_expectations (as shap's SingleTree does).
+ *
+ * Also writes OUT_DIR/<model>.bg.bin: float64 [nBg][nFeatures], the interventional background = the LAST nBg rows of
+ * data.csv, exactly as benchmarks/tree-shap.bench.ts takes it (`all.slice((nRowsAll - nBg) * nF)`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Decision, Missing } from '@genome/model-format';
 import { TREE_BENCH_MODELS, loadTreeBenchModel } from '../tree-bench-models.js';
 
-function exportModel(name: string, outDir: string, maxRows: number): void {
+function exportModel(name: string, outDir: string, maxRows: number, nBg: number): void {
   const { meta, model, all, nRowsAll } = loadTreeBenchModel(name);
   const { nTrees, treeOffsets, left, right, feature, threshold, decision, defaultLeft, missing, value, cover, nFeatures: F } = model;
   if (model.nOutputs !== 1 || model.valueWidth !== 1) throw new Error(`${name}: expected one output, got nOutputs=${model.nOutputs} valueWidth=${model.valueWidth}`);
@@ -96,12 +99,19 @@ function exportModel(name: string, outDir: string, maxRows: number): void {
   ];
   const file = join(outDir, `${name}.bin`);
   writeFileSync(file, Buffer.concat(parts));
+  writeFileSync(join(outDir, `${name}.bg.bin`), bytes(backgroundRows(all, nRowsAll, F, nBg)));
   console.log(
     `${name}: ${nTrees} trees, maxNodes ${maxNodes}, ${leaves} leaves, depth ${maxDepth}, ${F} features, ${nRows} rows, ` +
       `aggregate ${model.aggregate}, baseScore ${model.baseScore[0]}, splits LEQ ${counts.leq} / LT ${counts.lt}, ` +
       `non-float32 thresholds ${counts.nonF32Thr}, non-float32 X values ${nonF32X}, NaN X ${nanX}, ` +
       `zero-cover nodes internal ${counts.zeroCoverInternal} / leaf ${counts.zeroCoverLeaf} -> ${file}`,
   );
+}
+
+/** The interventional background of benchmarks/tree-shap.bench.ts: the last nBg rows of data.csv. */
+export function backgroundRows(all: Float64Array, nRowsAll: number, nF: number, nBg: number): Float64Array {
+  if (!(nBg >= 1 && nBg <= nRowsAll)) throw new Error(`nBg must be in 1..${nRowsAll}, got ${nBg}`);
+  return all.slice((nRowsAll - nBg) * nF);
 }
 
 function bytes(a: Int32Array | Float64Array): Uint8Array {
@@ -119,10 +129,11 @@ function prevFloat32(t: number): number {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const outDir = process.argv[2];
   if (!outDir) {
-    console.error('usage: export-model.ts OUT_DIR [maxRows=1000]');
+    console.error('usage: export-model.ts OUT_DIR [maxRows=1000] [nBg=100]');
     process.exit(2);
   }
   const maxRows = Number(process.argv[3] ?? 1000);
+  const nBg = Number(process.argv[4] ?? 100);
   mkdirSync(outDir, { recursive: true });
-  for (const name of TREE_BENCH_MODELS) exportModel(name, outDir, maxRows);
+  for (const name of TREE_BENCH_MODELS) exportModel(name, outDir, maxRows, nBg);
 }

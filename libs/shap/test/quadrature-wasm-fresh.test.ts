@@ -29,7 +29,7 @@ t.test('the module validates and exports the kernel', (t) => {
   const Module = (globalThis as unknown as { WebAssembly: { Module: ModuleApi } }).WebAssembly.Module;
   const mod = new Module(quadratureWasmBytes());
   const names = Module.exports(mod).map((e) => e.name).sort();
-  t.same(names, ['explainBatch', 'heapBase', 'maxLanes', 'maxQuadrature', 'memory', 'prepareModel']);
+  t.same(names, ['explainBatch', 'heapBase', 'maxLanes', 'maxQuadrature', 'maxWidth', 'memory', 'prepareModel']);
   t.same(Module.imports(mod), [], 'no imports: runs in any WebAssembly engine with SIMD');
   t.end();
 });

@@ -44,6 +44,7 @@ for (const path of [
   ['lightgbm', 'lleaves', 'multiclass.model.txt'],
   ['lightgbm', 'ankane', 'categorical.txt'],
   ['onnx-trees', 'onnxmltools-1.3.1', 'SklearnRegGradientBoostingRegressor.model.onnx'],
+  ['onnx-trees', 'skl2onnx_randomforest_iris.onnx'],
 ]) {
   try {
     const m = loadTreeModel(new Uint8Array(readFixture('models', ...path)));
@@ -52,11 +53,11 @@ for (const path of [
     t.comment(`fixture ${path.join('/')} not loaded: ${(e as Error).message.slice(0, 120)}`);
   }
 }
-t.equal(models.length, 6, 'at least two fixture models to compare on');
+t.equal(models.length, 7, 'at least two fixture models to compare on');
 
 for (const [name, model] of models) {
   t.test(name, (t) => {
-    t.ok(quadratureWasmSupports(prepareEnsemble(model)), 'the WebAssembly kernel covers this model');
+    t.ok(quadratureWasmSupports(prepareEnsemble(model)), `the WebAssembly kernel covers this model (${model.valueWidth} values per node)`);
     for (const n of [1, 2, 3, 63, 64, 65, 129]) {
       const rows = rowsFor(model, n, n);
       const wasm = treeShapPathDependent(model, rows, n, { algorithm: 'quadrature' }).values;
@@ -80,9 +81,16 @@ t.test('switching models inside one kernel instance reloads them', (t) => {
   t.end();
 });
 
-t.test('random ensembles with every split rule, zero covers and deep trees', (t) => {
+t.test('random ensembles with every split rule, zero covers, deep trees, one or three values per node', (t) => {
   for (let seed = 1; seed <= 30; seed++) {
-    const m = randomEnsemble(seed, { nFeatures: 7, nOutputs: 2, valueWidth: 1, nTrees: 4, maxDepth: 3 + (seed % 12), zeroCover: 0.2 });
+    const m = randomEnsemble(seed, {
+      nFeatures: 7,
+      nOutputs: seed % 2 ? 2 : 3,
+      valueWidth: seed % 2 ? 1 : 'all',
+      nTrees: 4,
+      maxDepth: 3 + (seed % 12),
+      zeroCover: 0.2,
+    });
     const rows = rowsFor(m, 37, seed);
     const wasm = treeShapPathDependent(m, rows, 37, { algorithm: 'quadrature' }).values;
     const classic = treeShapPathDependent(m, rows, 37, { algorithm: 'classic' }).values;

@@ -26,15 +26,17 @@
 #define MAXR 64
 #define MAXQ 32
 #define MAXL (2 * MAXQ + 2)
+#define MAXW 256
 
 typedef struct {
-  int32_t nTrees, nFeatures, nOutputs, q;
+  /* width: values per node (1, or nOutputs when every tree feeds every output, e.g. forest classifiers). */
+  int32_t nTrees, nFeatures, nOutputs, q, width;
   const int32_t *treeOffsets, *left, *right, *feature, *outputBase, *catStart, *catLen;
   const uint32_t *catBits;
   const uint8_t *kind; /* decision | missing << 2 | defaultLeft << 4 */
   const double *threshold, *fraction, *value, *tk, *wk;
   /* Filled by prepareModel, per node c (the edge into c): Z of the edge, then 5 x q coefficients
-   * f11, f01, f00 (times the value for leaves), g11, g01. */
+   * f11, f01, f00 (times the leaf value when width is 1), g11, g01. */
   double *edgeZ, *coef;
 } Model;
 
@@ -47,8 +49,8 @@ static v128_t goLeft[MAXL * MAXR / 2]; /* the row goes left at the level's node 
 static v128_t oAt[MAXL * MAXR / 2];    /* O of the edge into the level's node */
 static v128_t poAt[MAXL * MAXR / 2];   /* O of its feature before that edge */
 static v128_t prefix[MAXL * MAXQ * MAXR / 2];
-static v128_t sum[MAXL * MAXQ * MAXR / 2];
 static v128_t cv[5 * MAXQ]; /* the edge's coefficients, splatted */
+static v128_t chW[MAXW];    /* one lane pair's charges per output */
 
 #define ZERO_THRESHOLD 1e-35
 
@@ -148,7 +150,7 @@ void prepareModel(const Model *m, double *curZ) {
         const double Z = pz * m->fraction[c];
         m->edgeZ[c] = Z;
         const int leaf = m->left[c] < 0;
-        coefficients(q, m->tk, m->wk, Z, pz, leaf ? m->value[c] : 1.0, m->coef + c * 5 * q);
+        coefficients(q, m->tk, m->wk, Z, pz, leaf && m->width == 1 ? m->value[c] : 1.0, m->coef + c * 5 * q);
         if (leaf) continue;
         nodeAt[d + 1] = c;
         stageAt[d + 1] = 0;
@@ -165,11 +167,71 @@ void prepareModel(const Model *m, double *curZ) {
   }
 }
 
-static void explainTree(const Model *m, int t, int V, const double *xT, double *phiT, v128_t *curO) {
+/*
+ * Leaf child c reached from level d, in place: S(c) = v · prefix(parent) · A_e / A_p, charged with g and added to
+ * the parent's S. W is a literal 1 at one call site (v is folded into the coefficients) so that copy inlines to the
+ * single-output loop.
+ */
+static inline __attribute__((always_inline)) void leafEdge(const v128_t *pp, v128_t *sp, v128_t *ph, int phiW,
+                                                          const v128_t *gl, v128_t flip, const v128_t *co,
+                                                          const double *val, int q, int V, const int W) {
+  const v128_t zero = wasm_f64x2_splat(0);
+  for (int v = 0; v < V; v++) {
+    const v128_t po = co[v];
+    const v128_t o = wasm_v128_and(wasm_v128_xor(gl[v], flip), po);
+    for (int w = 0; w < W; w++) chW[w] = zero;
+    for (int k = 0; k < q; k++) {
+      const v128_t fac = wasm_v128_bitselect(wasm_v128_bitselect(cv[k], cv[q + k], o), cv[2 * q + k], po);
+      const v128_t g = wasm_v128_and(wasm_v128_bitselect(cv[3 * q + k], cv[4 * q + k], o), po);
+      const v128_t base = wasm_f64x2_mul(pp[k * V + v], fac);
+      const v128_t gb = wasm_f64x2_mul(g, base);
+      for (int w = 0; w < W; w++) {
+        v128_t *sw = sp + (k * W + w) * V + v;
+        if (W == 1) {
+          chW[0] = wasm_f64x2_add(chW[0], gb);
+          *sw = wasm_f64x2_add(*sw, base);
+        } else {
+          const v128_t vw = wasm_v128_load64_splat(val + w);
+          chW[w] = wasm_f64x2_add(chW[w], wasm_f64x2_mul(vw, gb));
+          *sw = wasm_f64x2_add(*sw, wasm_f64x2_mul(vw, base));
+        }
+      }
+    }
+    for (int w = 0; w < W; w++) ph[w * phiW + v] = wasm_f64x2_add(ph[w * phiW + v], chW[w]);
+  }
+}
+
+/* Both children of the level-d node done: charge the edge into it with g and hand S up to level d − 1. */
+static inline __attribute__((always_inline)) void closeEdge(const v128_t *s, v128_t *up, v128_t *ph, int phiW,
+                                                           const v128_t *os, const v128_t *pos, v128_t *co,
+                                                           const double *cf, int q, int V, const int W) {
+  const v128_t zero = wasm_f64x2_splat(0);
+  for (int v = 0; v < V; v++) {
+    const v128_t o = os[v];
+    const v128_t po = pos[v];
+    for (int w = 0; w < W; w++) chW[w] = zero;
+    for (int k = 0; k < q; k++) {
+      const v128_t g = wasm_v128_and(
+          wasm_v128_bitselect(wasm_v128_load64_splat(cf + 3 * q + k), wasm_v128_load64_splat(cf + 4 * q + k), o), po);
+      for (int w = 0; w < W; w++) {
+        const int i = (k * W + w) * V + v;
+        const v128_t sv = s[i];
+        chW[w] = wasm_f64x2_add(chW[w], wasm_f64x2_mul(g, sv));
+        up[i] = wasm_f64x2_add(up[i], sv);
+      }
+    }
+    for (int w = 0; w < W; w++) ph[w * phiW + v] = wasm_f64x2_add(ph[w * phiW + v], chW[w]);
+    co[v] = po;
+  }
+}
+
+static void explainTree(const Model *m, int t, int V, const double *xT, double *phiT, v128_t *curO, v128_t *sum) {
   const int root = m->treeOffsets[t];
   if (m->left[root] < 0) return;
   const int q = m->q;
+  const int W = m->width;
   const int QV = q * V;
+  const int SV = q * W * V; /* one level of S */
   const int32_t *left = m->left, *right = m->right, *feature = m->feature;
   const double *edgeZ = m->edgeZ, *coef = m->coef;
   v128_t *phiTree = (v128_t *)(phiT + m->outputBase[t] * 2 * V);
@@ -179,7 +241,8 @@ static void explainTree(const Model *m, int t, int V, const double *xT, double *
 
   nodeAt[0] = root;
   stageAt[0] = 0;
-  for (int i = 0; i < QV; i++) prefix[i] = one, sum[i] = zero;
+  for (int i = 0; i < QV; i++) prefix[i] = one;
+  for (int i = 0; i < SV; i++) sum[i] = zero;
   route(m, root, V, xT, goLeft);
   int d = 0;
   for (;;) {
@@ -202,22 +265,10 @@ static void explainTree(const Model *m, int t, int V, const double *xT, double *
       const v128_t *pp = prefix + d * QV;
       for (int i = 0; i < 5 * q; i++) cv[i] = wasm_v128_load64_splat(cf + i);
       if (left[c] < 0) {
-        /* Leaf child, in place: S(c) = v · prefix(parent) · A_e / A_p (v is folded into f). */
-        v128_t *sp = sum + d * QV;
+        v128_t *sp = sum + d * SV;
         v128_t *ph = phiTree + f * phiStride;
-        for (int v = 0; v < V; v++) {
-          const v128_t po = co[v];
-          const v128_t o = wasm_v128_and(wasm_v128_xor(gl[v], flip), po);
-          v128_t ch = zero;
-          for (int k = 0; k < q; k++) {
-            const v128_t fac = wasm_v128_bitselect(wasm_v128_bitselect(cv[k], cv[q + k], o), cv[2 * q + k], po);
-            const v128_t g = wasm_v128_and(wasm_v128_bitselect(cv[3 * q + k], cv[4 * q + k], o), po);
-            const v128_t sv = wasm_f64x2_mul(pp[k * V + v], fac);
-            ch = wasm_f64x2_add(ch, wasm_f64x2_mul(g, sv));
-            sp[k * V + v] = wasm_f64x2_add(sp[k * V + v], sv);
-          }
-          ph[v] = wasm_f64x2_add(ph[v], ch);
-        }
+        if (W == 1) leafEdge(pp, sp, ph, V, gl, flip, co, 0, q, V, 1);
+        else leafEdge(pp, sp, ph, V, gl, flip, co, m->value + c * W, q, V, W);
         continue;
       }
       const int d1 = d + 1;
@@ -226,7 +277,7 @@ static void explainTree(const Model *m, int t, int V, const double *xT, double *
       featAt[d1] = f;
       coefAt[d1] = cf;
       v128_t *cp = prefix + d1 * QV;
-      v128_t *cs = sum + d1 * QV;
+      v128_t *cs = sum + d1 * SV;
       for (int v = 0; v < V; v++) {
         const v128_t po = co[v];
         const v128_t o = wasm_v128_and(wasm_v128_xor(gl[v], flip), po);
@@ -236,37 +287,21 @@ static void explainTree(const Model *m, int t, int V, const double *xT, double *
         for (int k = 0; k < q; k++) {
           const v128_t fac = wasm_v128_bitselect(wasm_v128_bitselect(cv[k], cv[q + k], o), cv[2 * q + k], po);
           cp[k * V + v] = wasm_f64x2_mul(pp[k * V + v], fac);
-          cs[k * V + v] = zero;
         }
       }
+      for (int i = 0; i < SV; i++) cs[i] = zero;
       route(m, c, V, xT, goLeft + d1 * V);
       d = d1;
       continue;
     }
     if (d == 0) return;
-    /* Both children done: charge the edge into this node and hand S up. */
     const int f = featAt[d];
-    const double *cf = coefAt[d];
-    const v128_t *os = oAt + d * V;
-    const v128_t *pos = poAt + d * V;
-    const v128_t *s = sum + d * QV;
-    v128_t *up = sum + (d - 1) * QV;
+    const v128_t *s = sum + d * SV;
+    v128_t *up = sum + (d - 1) * SV;
     v128_t *ph = phiTree + f * phiStride;
     v128_t *co = curO + f * V;
-    for (int v = 0; v < V; v++) {
-      const v128_t o = os[v];
-      const v128_t po = pos[v];
-      v128_t ch = zero;
-      for (int k = 0; k < q; k++) {
-        const v128_t g = wasm_v128_and(
-            wasm_v128_bitselect(wasm_v128_load64_splat(cf + 3 * q + k), wasm_v128_load64_splat(cf + 4 * q + k), o), po);
-        const v128_t sv = s[k * V + v];
-        ch = wasm_f64x2_add(ch, wasm_f64x2_mul(g, sv));
-        up[k * V + v] = wasm_f64x2_add(up[k * V + v], sv);
-      }
-      ph[v] = wasm_f64x2_add(ph[v], ch);
-      co[v] = po;
-    }
+    if (W == 1) closeEdge(s, up, ph, V, oAt + d * V, poAt + d * V, co, coefAt[d], q, V, 1);
+    else closeEdge(s, up, ph, V, oAt + d * V, poAt + d * V, co, coefAt[d], q, V, W);
     d -= 1;
   }
 }
@@ -275,12 +310,15 @@ static void explainTree(const Model *m, int t, int V, const double *xT, double *
  * Adds the path-dependent SHAP values of trees [t0, t1) for one batch of `lanes` rows (even, <= maxLanes()) to
  * phiT[(feature * nOutputs + output) * lanes + row]. xT[feature * lanes + row] holds the rows (padding: any value).
  * curO (nFeatures * lanes 64-bit masks) must be all-ones for the batch's real rows and zero for padding; it is
- * restored on return. Call prepareModel first.
+ * restored on return. sum is scratch for (depth + 2) * q * width * lanes doubles. Call prepareModel first.
  */
 __attribute__((export_name("explainBatch")))
-void explainBatch(const Model *m, int t0, int t1, int lanes, const double *xT, double *phiT, v128_t *curO) {
-  for (int t = t0; t < t1; t++) explainTree(m, t, lanes / 2, xT, phiT, curO);
+void explainBatch(const Model *m, int t0, int t1, int lanes, const double *xT, double *phiT, v128_t *curO, v128_t *sum) {
+  for (int t = t0; t < t1; t++) explainTree(m, t, lanes / 2, xT, phiT, curO, sum);
 }
+
+__attribute__((export_name("maxWidth")))
+int maxWidth(void) { return MAXW; }
 
 __attribute__((export_name("maxLanes")))
 int maxLanes(void) { return MAXR; }

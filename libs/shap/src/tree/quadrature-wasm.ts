@@ -5,8 +5,8 @@
  * {@link QuadratureWasm.lanes} rows that share each tree traversal, one row per SIMD lane.
  *
  * One instance per thread (module scope; each pool worker has its own), holding the last model it was given, so
- * repeated calls on one model copy only the rows. Models the kernel does not cover (a value vector per node,
- * trees deeper than 64, layouts over 2 GiB) and engines without WebAssembly SIMD use the TypeScript kernels.
+ * repeated calls on one model copy only the rows. Models the kernel does not cover (no covers, trees deeper than 64,
+ * more than 256 values per node, layouts over 2 GiB) and engines without WebAssembly SIMD use the TypeScript kernel.
  */
 import type { PreparedEnsemble } from './prepared.js';
 import { gaussLegendre01 } from './quadrature.js';
@@ -22,8 +22,9 @@ const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebA
 interface KernelExports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   prepareModel(model: number, curZ: number): void;
-  explainBatch(model: number, t0: number, t1: number, lanes: number, xT: number, phiT: number, curO: number): void;
+  explainBatch(model: number, t0: number, t1: number, lanes: number, xT: number, phiT: number, curO: number, sum: number): void;
   maxLanes(): number;
+  maxWidth(): number;
   maxQuadrature(): number;
   heapBase(): number;
 }
@@ -44,10 +45,14 @@ interface Layout {
   readonly phiT: number;
   readonly curO: number;
   readonly curZ: number;
+  readonly sum: number;
   readonly end: number;
 }
 
-/** Node arrays in the order of the C `Model` struct's pointers (after its four ints). */
+/** Ints at the head of the C `Model` struct, before its pointers. */
+const HEADER_INTS = 5;
+
+/** Node arrays in the order of the C `Model` struct's pointers. */
 function modelArrays(prep: PreparedEnsemble): ArrayBufferView[] {
   const m = prep.model;
   const nNodes = m.treeOffsets[m.nTrees];
@@ -72,12 +77,15 @@ function modelArrays(prep: PreparedEnsemble): ArrayBufferView[] {
   ];
 }
 
-/** Lays the model out from `base`: header, node arrays, then edge Z and 5 x q coefficients per node, then one batch. */
+/**
+ * Lays the model out from `base`: header, node arrays, then edge Z and 5 x q coefficients per node, then one batch's
+ * rows, SHAP values, masks and the per-level sums S (levels x q x valueWidth x lanes).
+ */
 function layout(prep: PreparedEnsemble, base: number, lanes: number, arrayBytes: readonly number[]): Layout & { arrays: number[] } {
   const nNodes = prep.model.treeOffsets[prep.model.nTrees];
   const nF = prep.nFeatures;
   const model = align8(base);
-  let p = align8(model + 4 * (4 + arrayBytes.length + 2));
+  let p = align8(model + 4 * (HEADER_INTS + arrayBytes.length + 2));
   const arrays: number[] = [];
   for (const b of arrayBytes) {
     arrays.push(p);
@@ -89,8 +97,9 @@ function layout(prep: PreparedEnsemble, base: number, lanes: number, arrayBytes:
   const phiT = align8(xT + nF * lanes * 8);
   const curO = align8(phiT + nF * prep.nOutputs * lanes * 8);
   const curZ = align8(curO + nF * lanes * 8);
-  const end = align8(curZ + nF * 8);
-  return { model, xT, phiT, curO, curZ, end, arrays: [...arrays, edgeZ, coef] };
+  const sum = align8(curZ + nF * 8);
+  const end = sum + (prep.maxDepth + 2) * quadraturePoints(prep) * prep.valueWidth * lanes * 8;
+  return { model, xT, phiT, curO, curZ, sum, end, arrays: [...arrays, edgeZ, coef] };
 }
 
 let compiled: object | undefined;
@@ -100,8 +109,10 @@ class QuadratureWasm {
   /** Rows per batch (SIMD lanes in all). */
   readonly lanes: number;
   readonly maxQ: number;
+  readonly maxWidth: number;
   private loaded: PreparedEnsemble | undefined;
   private layout: Layout | undefined;
+  private readonly covered = new WeakMap<PreparedEnsemble, boolean>();
 
   constructor() {
     if (!WebAssemblyApi) throw new Error('this engine has no WebAssembly');
@@ -109,16 +120,21 @@ class QuadratureWasm {
     this.ex = new WebAssemblyApi.Instance(compiled, {}).exports as KernelExports;
     this.lanes = this.ex.maxLanes();
     this.maxQ = this.ex.maxQuadrature();
+    this.maxWidth = this.ex.maxWidth();
   }
 
-  /** Whether the kernel covers `prep` (one value per node, depth, memory). */
+  /** Whether the kernel covers `prep` (covers, depth, values per node, memory); cached per model. */
   supports(prep: PreparedEnsemble): boolean {
-    if (prep.valueWidth !== 1 || prep.fractions === undefined || quadraturePoints(prep) > this.maxQ) return false;
-    const m = prep.model;
-    const nNodes = m.treeOffsets[m.nTrees];
-    // Node arrays: 6 x int32 (+ catBits), kind, threshold, fraction, value.
-    const bytes = [4 * (m.nTrees + 1), 4 * nNodes, 4 * nNodes, 4 * nNodes, 4 * m.nTrees, 4 * nNodes, 4 * nNodes, 4 * m.catBits.length, nNodes, 8 * nNodes, 8 * nNodes, 8 * nNodes, 8 * 32, 8 * 32];
-    return layout(prep, this.ex.heapBase(), this.lanes, bytes).end <= MAX_BYTES;
+    let ok = this.covered.get(prep);
+    if (ok === undefined) {
+      ok =
+        prep.fractions !== undefined &&
+        quadraturePoints(prep) <= this.maxQ &&
+        prep.valueWidth <= this.maxWidth &&
+        layout(prep, this.ex.heapBase(), this.lanes, modelArrays(prep).map((a) => a.byteLength)).end <= MAX_BYTES;
+      this.covered.set(prep, ok);
+    }
+    return ok;
   }
 
   /** Copies the model into module memory (once per model), precomputes its coefficients, returns the layout. */
@@ -130,13 +146,10 @@ class QuadratureWasm {
     const mem = this.ex.memory;
     if (L.end > mem.buffer.byteLength) mem.grow(Math.ceil((L.end - mem.buffer.byteLength) / PAGE));
     const heap = new Uint8Array(mem.buffer);
-    const header = new Int32Array(mem.buffer, L.model, 4 + L.arrays.length);
-    header[0] = prep.model.nTrees;
-    header[1] = prep.nFeatures;
-    header[2] = prep.nOutputs;
-    header[3] = quadraturePoints(prep);
+    const header = new Int32Array(mem.buffer, L.model, HEADER_INTS + L.arrays.length);
+    header.set([prep.model.nTrees, prep.nFeatures, prep.nOutputs, quadraturePoints(prep), prep.valueWidth]);
     L.arrays.forEach((p, i) => {
-      header[4 + i] = p;
+      header[HEADER_INTS + i] = p;
       const a = arrays[i];
       if (a) heap.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), p);
     });
@@ -170,7 +183,7 @@ class QuadratureWasm {
         }
       }
       phiT.fill(0);
-      this.ex.explainBatch(L.model, 0, prep.model.nTrees, R, L.xT, L.phiT, L.curO);
+      this.ex.explainBatch(L.model, 0, prep.model.nTrees, R, L.xT, L.phiT, L.curO, L.sum);
       for (let r = 0; r < nb; r++) {
         const po = (r0 - rowStart + r) * stride;
         for (let j = 0; j < stride; j++) out[po + j] += phiT[j * R + r];
