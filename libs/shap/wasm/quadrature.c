@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#include "split.h"
+
 #define MAXR 64
 #define MAXQ 32
 #define MAXL (2 * MAXQ + 2)
@@ -52,26 +54,6 @@ static v128_t prefix[MAXL * MAXQ * MAXR / 2];
 static v128_t cv[5 * MAXQ]; /* the edge's coefficients, splatted */
 static v128_t chW[MAXW];    /* one lane pair's charges per output */
 
-#define ZERO_THRESHOLD 1e-35
-
-static int goesLeftScalar(const Model *m, int n, double v) {
-  int k = m->kind[n];
-  int dec = k & 3, miss = (k >> 2) & 3, dl = (k >> 4) & 1;
-  if (v != v) {
-    if (miss == 0) v = 0;
-    else return dl;
-  } else if (miss == 2 && v <= ZERO_THRESHOLD && v >= -ZERO_THRESHOLD) {
-    return dl;
-  }
-  if (dec == 0) return v < m->threshold[n];
-  if (dec == 1) return v <= m->threshold[n];
-  if (v < 0 || !(v < 4294967296.0)) return 0;
-  uint32_t c = (uint32_t)v;
-  uint32_t word = c >> 5;
-  if ((int32_t)word >= m->catLen[n]) return 0;
-  return (m->catBits[m->catStart[n] + word] >> (c & 31)) & 1;
-}
-
 /* Routing masks of node n for V lane pairs; rows are xT[feature * 2V + lane]. Numeric splits are vectorised (the
  * NaN-default kind, the most common, on its own path); category sets go through the scalar rule. */
 static void route(const Model *m, int n, int V, const double *xT, v128_t *gl) {
@@ -83,7 +65,9 @@ static void route(const Model *m, int n, int V, const double *xT, v128_t *gl) {
   if (dec == 2) {
     const double *xs = (const double *)x;
     for (int v = 0; v < V; v++) {
-      gl[v] = wasm_i64x2_make(goesLeftScalar(m, n, xs[2 * v]) ? -1 : 0, goesLeftScalar(m, n, xs[2 * v + 1]) ? -1 : 0);
+      const int a = goesLeft(k, m->threshold[n], m->catStart, m->catLen, m->catBits, n, xs[2 * v]);
+      const int b = goesLeft(k, m->threshold[n], m->catStart, m->catLen, m->catBits, n, xs[2 * v + 1]);
+      gl[v] = wasm_i64x2_make(a ? -1 : 0, b ? -1 : 0);
     }
   } else if (miss == 1) {
     for (int v = 0; v < V; v++) {

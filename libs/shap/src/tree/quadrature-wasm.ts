@@ -10,7 +10,7 @@
  */
 import type { PreparedEnsemble } from './prepared.js';
 import { gaussLegendre01 } from './quadrature.js';
-import { quadratureWasmBytes } from './quadrature-wasm.gen.js';
+import { wasmBytes as quadratureWasmBytes } from './quadrature-wasm.gen.js';
 
 /** The part of the WebAssembly JS API used here (ES2023 + @types/node do not declare it). */
 interface WasmApi {
