@@ -26,6 +26,8 @@ export {
   type InterventionalOptions,
   type PreparedBackground,
   type PathAlgorithm,
+  type InteractionOptions,
+  type InteractionAlgorithm,
 } from './tree/tree-shap.js';
 export { explainTree, type ExplainTreeOptions, type TreeRows } from './tree/explain.js';
 export { TreeShapPool, createTreeShapPool, type TreeShapPoolOptions } from './workers/pool.js';

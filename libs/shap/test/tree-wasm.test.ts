@@ -1,14 +1,15 @@
 /**
  * The WebAssembly quadrature kernel (algorithm 'quadrature') against the TypeScript one ('quadrature-js') and the
  * classic recursion: every batch shape (1 row, odd counts that need a padding lane, exactly one full batch, one
- * more), models switched back and forth inside one instance, NaN and categorical routing, multi-output boosting.
+ * more), models switched back and forth inside one instance, NaN and categorical routing, multi-output boosting;
+ * and its interaction values (conditioned passes) against the classic recursion's.
  */
 import t from 'tap';
 import { loadTreeModel, withCovers, type TreeEnsemble } from '@genome/model-format';
 import { readFixture } from '../../../tools/fixtures.js';
-import { treeShapPathDependent } from '../src/tree/tree-shap.js';
+import { treeShapInteractions, treeShapPathDependent } from '../src/tree/tree-shap.js';
 import { prepareEnsemble } from '../src/tree/prepared.js';
-import { quadratureWasmSupports } from '../src/tree/quadrature-wasm.js';
+import { quadratureWasmInteractionsSupports, quadratureWasmSupports } from '../src/tree/quadrature-wasm.js';
 import { mulberry32, randomEnsemble } from './tree-helpers.js';
 
 function maxRelDiff(a: Float64Array, b: Float64Array): number {
@@ -97,5 +98,32 @@ t.test('random ensembles with every split rule, zero covers, deep trees, one or 
     if (!(maxRelDiff(wasm, classic) < 1e-11)) t.fail(`seed ${seed}: ${maxRelDiff(wasm, classic)}`);
   }
   t.pass('30 random ensembles match the classic recursion');
+  t.end();
+});
+
+t.test('interaction values equal the classic recursion', (t) => {
+  for (const [name, model] of models) {
+    t.ok(quadratureWasmInteractionsSupports(prepareEnsemble(model)), `${name}: covered`);
+    for (const n of [1, 3, 66]) {
+      const rows = rowsFor(model, n, 100 + n);
+      const wasm = treeShapInteractions(model, rows, n).values;
+      const classic = treeShapInteractions(model, rows, n, { algorithm: 'classic' }).values;
+      t.ok(maxRelDiff(wasm, classic) < 1e-12, `${name}, ${n} rows: ${maxRelDiff(wasm, classic).toExponential(1)}`);
+    }
+  }
+  for (let seed = 1; seed <= 20; seed++) {
+    const m = randomEnsemble(seed, {
+      nFeatures: 6,
+      nOutputs: seed % 2 ? 2 : 3,
+      valueWidth: seed % 2 ? 1 : 'all',
+      nTrees: 3,
+      maxDepth: 3 + (seed % 8),
+      zeroCover: 0.2,
+    });
+    const rows = rowsFor(m, 9, seed);
+    const d = maxRelDiff(treeShapInteractions(m, rows, 9).values, treeShapInteractions(m, rows, 9, { algorithm: 'classic' }).values);
+    if (!(d < 1e-11)) t.fail(`random ensemble ${seed}: ${d}`);
+  }
+  t.pass('20 random ensembles match');
   t.end();
 });

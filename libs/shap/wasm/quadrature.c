@@ -53,6 +53,7 @@ static v128_t poAt[MAXL * MAXR / 2];   /* O of its feature before that edge */
 static v128_t prefix[MAXL * MAXQ * MAXR / 2];
 static v128_t cv[5 * MAXQ]; /* the edge's coefficients, splatted */
 static v128_t chW[MAXW];    /* one lane pair's charges per output */
+static const double noCharge[5 * MAXQ]; /* coefficients of a conditioned edge: it charges nothing */
 
 /* Routing masks of node n for V lane pairs; rows are xT[feature * 2V + lane]. Numeric splits are vectorised (the
  * NaN-default kind, the most common, on its own path); category sets go through the scalar rule. */
@@ -209,7 +210,12 @@ static inline __attribute__((always_inline)) void closeEdge(const v128_t *s, v12
   }
 }
 
-static void explainTree(const Model *m, int t, int V, const double *xT, double *phiT, v128_t *curO, v128_t *sum) {
+/*
+ * One tree for V lane pairs. condF >= 0 conditions on feature condF (for interaction values): its edges multiply by
+ * O (condOn, the feature is always present) or by Z (always absent) instead of A(t), and charge nothing.
+ */
+static void explainTree(const Model *m, int t, int V, const double *xT, double *phiT, v128_t *curO, v128_t *sum,
+                        int condF, int condOn) {
   const int root = m->treeOffsets[t];
   if (m->left[root] < 0) return;
   const int q = m->q;
@@ -248,6 +254,17 @@ static void explainTree(const Model *m, int t, int V, const double *xT, double *
       const double *cf = coef + c * 5 * q;
       const v128_t *pp = prefix + d * QV;
       for (int i = 0; i < 5 * q; i++) cv[i] = wasm_v128_load64_splat(cf + i);
+      if (f == condF) {
+        /* On: the factor is O_e / O_p (1 for rows still on the feature's path, else 0). Off: Z_e / Z_p. */
+        const double v = left[c] < 0 && W == 1 ? m->value[c] : 1.0;
+        const v128_t on = wasm_f64x2_splat(v), off = wasm_f64x2_splat(v * m->fraction[c]);
+        for (int k = 0; k < q; k++) {
+          cv[k] = condOn ? on : off;
+          cv[q + k] = cv[2 * q + k] = condOn ? zero : off;
+          cv[3 * q + k] = cv[4 * q + k] = zero;
+        }
+        cf = noCharge;
+      }
       if (left[c] < 0) {
         v128_t *sp = sum + d * SV;
         v128_t *ph = phiTree + f * phiStride;
@@ -298,7 +315,40 @@ static void explainTree(const Model *m, int t, int V, const double *xT, double *
  */
 __attribute__((export_name("explainBatch")))
 void explainBatch(const Model *m, int t0, int t1, int lanes, const double *xT, double *phiT, v128_t *curO, v128_t *sum) {
-  for (int t = t0; t < t1; t++) explainTree(m, t, lanes / 2, xT, phiT, curO, sum);
+  for (int t = t0; t < t1; t++) explainTree(m, t, lanes / 2, xT, phiT, curO, sum, -1, 0);
+}
+
+/*
+ * SHAP interaction values (shap's definition) of trees [t0, t1) for one batch, as explainBatch's layout: adds the
+ * SHAP values to phiT, and for every feature j of each tree (phi_i | j on − phi_i | j off) / 2 to
+ * inter[(j * nFeatures * nOutputs + i * nOutputs + o) * lanes + row] while subtracting it from phiT, so phiT ends as
+ * the diagonal. on and off are scratch like phiT; mark (nFeatures ints) must hold -1.
+ */
+__attribute__((export_name("interactionsBatch")))
+void interactionsBatch(const Model *m, int t0, int t1, int lanes, const double *xT, double *phiT, double *inter,
+                       double *on, double *off, v128_t *curO, v128_t *sum, int32_t *mark) {
+  const int V = lanes / 2;
+  const int n = m->nFeatures * m->nOutputs * lanes;
+  for (int t = t0; t < t1; t++) {
+    explainTree(m, t, V, xT, phiT, curO, sum, -1, 0);
+    for (int node = m->treeOffsets[t]; node < m->treeOffsets[t + 1]; node++) {
+      const int j = m->feature[node];
+      if (m->left[node] < 0 || mark[j] == t) continue;
+      mark[j] = t;
+      for (int i = 0; i < n; i++) on[i] = off[i] = 0;
+      explainTree(m, t, V, xT, on, curO, sum, j, 1);
+      explainTree(m, t, V, xT, off, curO, sum, j, 0);
+      double *row = inter + j * n;
+      for (int i = 0; i < n; i++) {
+        const double h = 0.5 * (on[i] - off[i]);
+        row[i] += h;
+        phiT[i] -= h;
+      }
+    }
+  }
+  for (int t = t0; t < t1; t++)
+    for (int node = m->treeOffsets[t]; node < m->treeOffsets[t + 1]; node++)
+      if (m->left[node] >= 0) mark[m->feature[node]] = -1;
 }
 
 __attribute__((export_name("maxWidth")))

@@ -9,7 +9,12 @@ import { fastTree } from './fast-v2.js';
 import { InterventionalBuffers, interventionalTree } from './interventional.js';
 import { fillDirections } from './split.js';
 import { QuadratureBatchBuffers, QuadratureBuffers, quadratureBatch1, quadratureTree } from './quadrature.js';
-import { quadratureWasmRange, quadratureWasmSupports } from './quadrature-wasm.js';
+import {
+  quadratureWasmInteractionsRange,
+  quadratureWasmInteractionsSupports,
+  quadratureWasmRange,
+  quadratureWasmSupports,
+} from './quadrature-wasm.js';
 
 /** Rows that share one traversal of a tree in the batched TypeScript quadrature kernel. */
 const QUADRATURE_BATCH = 16;
@@ -94,6 +99,9 @@ export function pathDependentRange(
   }
 }
 
+/** Which interaction kernel to run: `auto` = `quadrature` (WebAssembly) where it covers the model, else `classic`. */
+export type InteractionAlgorithm = 'auto' | 'quadrature' | 'classic';
+
 /**
  * Path-dependent SHAP interaction values (shap's definition: phi_ij = (phi_i | j on  -  phi_i | j off) / 2 for
  * i != j, diagonal = phi_i - sum_{j != i} phi_ij) for rows [rowStart, rowEnd) into `out`
@@ -105,7 +113,12 @@ export function interactionsRange(
   rowStart: number,
   rowEnd: number,
   out: Float64Array,
+  algorithm: InteractionAlgorithm = 'auto',
 ): void {
+  if (algorithm !== 'classic' && quadratureWasmInteractionsSupports(prep)) {
+    quadratureWasmInteractionsRange(prep, rows, rowStart, rowEnd, out);
+    return;
+  }
   const m = prep.model;
   const nF = prep.nFeatures;
   const nO = prep.nOutputs;

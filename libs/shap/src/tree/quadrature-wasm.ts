@@ -23,6 +23,20 @@ interface KernelExports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   prepareModel(model: number, curZ: number): void;
   explainBatch(model: number, t0: number, t1: number, lanes: number, xT: number, phiT: number, curO: number, sum: number): void;
+  interactionsBatch(
+    model: number,
+    t0: number,
+    t1: number,
+    lanes: number,
+    xT: number,
+    phiT: number,
+    inter: number,
+    on: number,
+    off: number,
+    curO: number,
+    sum: number,
+    mark: number,
+  ): void;
   maxLanes(): number;
   maxWidth(): number;
   maxQuadrature(): number;
@@ -31,6 +45,8 @@ interface KernelExports {
 
 /** Largest memory the kernel may use (wasm32 addresses 4 GiB; leave room below it). */
 const MAX_BYTES = 2 ** 31;
+/** Budget for one interaction batch's buffers (nFeatures² x nOutputs values per row). */
+const INTERACTION_BYTES = 2 ** 28;
 const PAGE = 65536;
 
 const align8 = (x: number): number => Math.ceil(x / 8) * 8;
@@ -160,33 +176,85 @@ class QuadratureWasm {
     return L;
   }
 
+  /**
+   * Fills the batch buffers (rows transposed, lane masks, zeroed SHAP values) for rows [r0, r0 + nb) with R lanes
+   * and returns the views the caller reads results from.
+   */
+  private stage(L: Layout, prep: PreparedEnsemble, rows: Float64Array, r0: number, nb: number, R: number): Float64Array {
+    const nF = prep.nFeatures;
+    const buf = this.ex.memory.buffer;
+    const xT = new Float64Array(buf, L.xT, nF * R);
+    const curO = new Int32Array(buf, L.curO, 2 * nF * R); // 64-bit lane masks
+    for (let r = 0; r < R; r++) {
+      const real = r < nb;
+      const xo = (r0 + r) * nF;
+      const mask = real ? -1 : 0; // a padding lane (odd row count) has all-zero masks and charges nothing
+      for (let f = 0; f < nF; f++) {
+        xT[f * R + r] = real ? rows[xo + f] : 0;
+        curO[2 * (f * R + r)] = mask;
+        curO[2 * (f * R + r) + 1] = mask;
+      }
+    }
+    const phiT = new Float64Array(buf, L.phiT, nF * prep.nOutputs * R);
+    phiT.fill(0);
+    return phiT;
+  }
+
   /** Adds the path-dependent SHAP values of rows [rowStart, rowEnd) into `out` (row rowStart at offset 0). */
   explain(prep: PreparedEnsemble, rows: Float64Array, rowStart: number, rowEnd: number, out: Float64Array): void {
     const L = this.load(prep);
-    const nF = prep.nFeatures;
-    const stride = nF * prep.nOutputs;
-    const buf = this.ex.memory.buffer;
+    const stride = prep.nFeatures * prep.nOutputs;
     for (let r0 = rowStart; r0 < rowEnd; r0 += this.lanes) {
       const nb = Math.min(this.lanes, rowEnd - r0);
-      const R = nb + (nb & 1); // lanes come in pairs (f64x2); a padding row has all-zero masks
-      const xT = new Float64Array(buf, L.xT, nF * R);
-      const phiT = new Float64Array(buf, L.phiT, stride * R);
-      const curO = new Int32Array(buf, L.curO, 2 * nF * R); // 64-bit lane masks
-      for (let r = 0; r < R; r++) {
-        const real = r < nb;
-        const xo = (r0 + r) * nF;
-        const mask = real ? -1 : 0;
-        for (let f = 0; f < nF; f++) {
-          xT[f * R + r] = real ? rows[xo + f] : 0;
-          curO[2 * (f * R + r)] = mask;
-          curO[2 * (f * R + r) + 1] = mask;
-        }
-      }
-      phiT.fill(0);
+      const R = nb + (nb & 1); // lanes come in pairs (f64x2)
+      const phiT = this.stage(L, prep, rows, r0, nb, R);
       this.ex.explainBatch(L.model, 0, prep.model.nTrees, R, L.xT, L.phiT, L.curO, L.sum);
       for (let r = 0; r < nb; r++) {
         const po = (r0 - rowStart + r) * stride;
         for (let j = 0; j < stride; j++) out[po + j] += phiT[j * R + r];
+      }
+    }
+  }
+
+  /** Lanes per interaction batch: its buffers hold nFeatures² x nOutputs values per lane; 0 when even 2 do not fit. */
+  interactionLanes(prep: PreparedEnsemble): number {
+    const perLane = prep.nFeatures * prep.nFeatures * prep.nOutputs * 8;
+    const fit = Math.floor(INTERACTION_BYTES / perLane);
+    return Math.min(this.lanes, fit - (fit & 1));
+  }
+
+  /** Path-dependent SHAP interaction values of rows [rowStart, rowEnd) into `out` ([row][j][i][output]). */
+  interactions(prep: PreparedEnsemble, rows: Float64Array, rowStart: number, rowEnd: number, out: Float64Array): void {
+    const L = this.load(prep);
+    const nF = prep.nFeatures;
+    const nO = prep.nOutputs;
+    const stride = nF * nO;
+    const lanes = this.interactionLanes(prep);
+    // Interaction buffers after the path layout: inter (nF x stride x lanes), on and off (stride x lanes), mark (nF).
+    const inter = align8(L.end);
+    const on = align8(inter + nF * stride * lanes * 8);
+    const off = align8(on + stride * lanes * 8);
+    const mark = align8(off + stride * lanes * 8);
+    const end = mark + nF * 4;
+    const mem = this.ex.memory;
+    if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
+    new Int32Array(mem.buffer, mark, nF).fill(-1);
+    for (let r0 = rowStart; r0 < rowEnd; r0 += lanes) {
+      const nb = Math.min(lanes, rowEnd - r0);
+      const R = nb + (nb & 1);
+      const phiT = this.stage(L, prep, rows, r0, nb, R);
+      const interT = new Float64Array(mem.buffer, inter, nF * stride * R);
+      interT.fill(0);
+      this.ex.interactionsBatch(L.model, 0, prep.model.nTrees, R, L.xT, L.phiT, inter, on, off, L.curO, L.sum, mark);
+      for (let r = 0; r < nb; r++) {
+        const ro = (r0 - rowStart + r) * nF * stride;
+        for (let j = 0; j < nF; j++) {
+          for (let i = 0; i < stride; i++) out[ro + j * stride + i] += interT[(j * stride + i) * R + r];
+        }
+        // diagonal: the SHAP value minus the feature's interactions (phiT holds exactly that)
+        for (let i = 0; i < nF; i++) {
+          for (let o = 0; o < nO; o++) out[ro + i * stride + i * nO + o] = phiT[(i * nO + o) * R + r];
+        }
       }
     }
   }
@@ -222,4 +290,26 @@ export function quadratureWasmRange(
   const k = kernel();
   if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use the quadrature-js algorithm');
   k.explain(prep, rows, rowStart, rowEnd, out);
+}
+
+/** Whether the WebAssembly kernel computes interaction values for `prep` here (else the classic recursion does). */
+export function quadratureWasmInteractionsSupports(prep: PreparedEnsemble): boolean {
+  const k = kernel();
+  return k !== null && k.supports(prep) && k.interactionLanes(prep) >= 2;
+}
+
+/**
+ * Adds path-dependent SHAP interaction values of rows [rowStart, rowEnd) into `out` (`[row][j][i][output]`, zeroed by
+ * the caller); check {@link quadratureWasmInteractionsSupports} first.
+ */
+export function quadratureWasmInteractionsRange(
+  prep: PreparedEnsemble,
+  rows: Float64Array,
+  rowStart: number,
+  rowEnd: number,
+  out: Float64Array,
+): void {
+  const k = kernel();
+  if (!k) throw new Error('WebAssembly SIMD is not available in this engine');
+  k.interactions(prep, rows, rowStart, rowEnd, out);
 }

@@ -13,12 +13,13 @@ import {
   marginsFromDirections,
   pathDependentRange,
   resolvePathAlgorithm,
+  type InteractionAlgorithm,
   type Link,
   type PathAlgorithm,
 } from './compute.js';
 import { buildFastTables } from './fast-v2.js';
 
-export type { PathAlgorithm } from './compute.js';
+export type { InteractionAlgorithm, PathAlgorithm } from './compute.js';
 
 export interface TreeShapValues {
   /** `nRows * nFeatures * nOutputs` attributions, `[row][feature][output]`. */
@@ -108,13 +109,26 @@ export function treeShapPathDependent(
   };
 }
 
+export interface InteractionOptions {
+  /**
+   * `auto` (default) = `quadrature`: each tree's conditioned passes (feature j always present / always absent) run
+   * in the WebAssembly quadrature kernel where it covers the model; `classic`: the EXTEND/UNWIND recursion.
+   */
+  algorithm?: InteractionAlgorithm;
+}
+
 /** Path-dependent SHAP interaction values in margin space. */
-export function treeShapInteractions(model: TreeEnsemble, rows: Float64Array, nRows: number): TreeShapInteractionValues {
+export function treeShapInteractions(
+  model: TreeEnsemble,
+  rows: Float64Array,
+  nRows: number,
+  options: InteractionOptions = {},
+): TreeShapInteractionValues {
   const prep = preparePathDependent(model);
   checkRows(model, rows, nRows);
   const nF = prep.nFeatures;
   const values = new Float64Array(nRows * nF * nF * prep.nOutputs);
-  interactionsRange(prep, rows, 0, nRows, values);
+  interactionsRange(prep, rows, 0, nRows, values, options.algorithm ?? 'auto');
   return { values, expectedValue: Float64Array.from(prep.coverExpectation!), nRows, nFeatures: nF, nOutputs: prep.nOutputs };
 }
 
