@@ -28,6 +28,7 @@ export {
   type PathAlgorithm,
   type InteractionOptions,
   type InteractionAlgorithm,
+  type InterventionalAlgorithm,
 } from './tree/tree-shap.js';
 export { explainTree, type ExplainTreeOptions, type TreeRows } from './tree/explain.js';
 export { TreeShapPool, createTreeShapPool, type TreeShapPoolOptions } from './workers/pool.js';

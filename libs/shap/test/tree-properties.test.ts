@@ -78,28 +78,30 @@ for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as
   });
 }
 
-t.test('interventional equals brute force mean over background of f(x_S, z_notS)', async (t) => {
-  fc.assert(
-    fc.property(optionsArb, fc.integer({ min: 1, max: 4 }), (o, nBg) => {
-      const m = build(o);
-      const nRows = 2;
-      const rows = randomRows(o.seed, nRows, m.nFeatures);
-      const bgFlat = randomRows(o.seed + 7, nBg, m.nFeatures);
-      const bg = Array.from({ length: nBg }, (_, b) => Array.from(bgFlat.subarray(b * m.nFeatures, (b + 1) * m.nFeatures)));
-      const res = treeShapInterventional(m, rows, nRows, bgFlat, nBg);
-      const ev = interventionalValue(m, [], bg, 0);
-      for (let k = 0; k < m.nOutputs; k++) if (Math.abs(ev[k]! - res.expectedValue[k]!) > TOL) return false;
-      for (let r = 0; r < nRows; r++) {
-        const x = rows.subarray(r * m.nFeatures, (r + 1) * m.nFeatures);
-        const ref = bruteShapley(m.nFeatures, m.nOutputs, (S) => interventionalValue(m, x, bg, S));
-        if (maxDiff3(res.values, r * m.nFeatures * m.nOutputs, ref, m.nOutputs) > TOL) return false;
-      }
-      return true;
-    }),
-    { numRuns: 150 },
-  );
-  t.pass('ok');
-});
+for (const algorithm of ['auto', 'recursion'] as const) {
+  t.test(`interventional (${algorithm}) equals brute force mean over background of f(x_S, z_notS)`, async (t) => {
+    fc.assert(
+      fc.property(optionsArb, fc.integer({ min: 1, max: 4 }), (o, nBg) => {
+        const m = build(o);
+        const nRows = 2;
+        const rows = randomRows(o.seed, nRows, m.nFeatures);
+        const bgFlat = randomRows(o.seed + 7, nBg, m.nFeatures);
+        const bg = Array.from({ length: nBg }, (_, b) => Array.from(bgFlat.subarray(b * m.nFeatures, (b + 1) * m.nFeatures)));
+        const res = treeShapInterventional(m, rows, nRows, bgFlat, nBg, { algorithm });
+        const ev = interventionalValue(m, [], bg, 0);
+        for (let k = 0; k < m.nOutputs; k++) if (Math.abs(ev[k]! - res.expectedValue[k]!) > TOL) return false;
+        for (let r = 0; r < nRows; r++) {
+          const x = rows.subarray(r * m.nFeatures, (r + 1) * m.nFeatures);
+          const ref = bruteShapley(m.nFeatures, m.nOutputs, (S) => interventionalValue(m, x, bg, S));
+          if (maxDiff3(res.values, r * m.nFeatures * m.nOutputs, ref, m.nOutputs) > TOL) return false;
+        }
+        return true;
+      }),
+      { numRuns: 150 },
+    );
+    t.pass('ok');
+  });
+}
 
 t.test('path-dependent interactions equal the brute-force Shapley interaction index', async (t) => {
   fc.assert(

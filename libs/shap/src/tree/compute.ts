@@ -8,6 +8,7 @@ import { buildFastTables, type FastTables } from './fast-v2.js';
 import { fastTree } from './fast-v2.js';
 import { InterventionalBuffers, interventionalTree } from './interventional.js';
 import { fillDirections } from './split.js';
+import { interventionalWasmRange, interventionalWasmSupports } from './interventional-wasm.js';
 import { QuadratureBatchBuffers, QuadratureBuffers, quadratureBatch1, quadratureTree } from './quadrature.js';
 import {
   quadratureWasmInteractionsRange,
@@ -197,6 +198,13 @@ export function marginsFromDirections(prep: PreparedEnsemble, dirs: Uint8Array, 
 export type Link = 'identity' | 'logistic' | 'softmax';
 
 /**
+ * Which interventional kernel to run: `auto` = the WebAssembly kernel (one recursion per row and tree carrying the
+ * set of background rows that share its state) where it covers the model and background; `recursion` = the
+ * TypeScript recursion per row, background row and tree.
+ */
+export type InterventionalAlgorithm = 'auto' | 'recursion';
+
+/**
  * Interventional SHAP values for rows [rowStart, rowEnd) against the background (routing `bgDirs`, margins
  * `bgMargins`), averaged over the background. With `link` logistic/softmax, attributions are rescaled per
  * background row so they add up to link(f(x)) - link(f(z)) (shap's per-reference rescaling; for softmax the
@@ -212,7 +220,12 @@ export function interventionalRange(
   nBg: number,
   link: Link,
   out: Float64Array,
+  algorithm: InterventionalAlgorithm = 'auto',
 ): void {
+  if (algorithm !== 'recursion' && interventionalWasmSupports(prep, nBg)) {
+    interventionalWasmRange(prep, rows, rowStart, rowEnd, bgDirs, bgMargins, nBg, link, out);
+    return;
+  }
   const m = prep.model;
   const nF = prep.nFeatures;
   const nO = prep.nOutputs;

@@ -14,12 +14,14 @@ import {
   pathDependentRange,
   resolvePathAlgorithm,
   type InteractionAlgorithm,
+  type InterventionalAlgorithm,
   type Link,
   type PathAlgorithm,
 } from './compute.js';
 import { buildFastTables } from './fast-v2.js';
+import { backgroundDirectionsWasm, interventionalWasmSupports } from './interventional-wasm.js';
 
-export type { InteractionAlgorithm, PathAlgorithm } from './compute.js';
+export type { InteractionAlgorithm, InterventionalAlgorithm, PathAlgorithm } from './compute.js';
 
 export interface TreeShapValues {
   /** `nRows * nFeatures * nOutputs` attributions, `[row][feature][output]`. */
@@ -56,6 +58,12 @@ export interface InterventionalOptions {
    * row as shap does (additive: expected + sum = link(f(x))).
    */
   output?: 'raw' | 'probability';
+  /**
+   * `auto` (default): the WebAssembly kernel, one recursion per row and tree carrying the set of background rows
+   * that share its state, where it covers the model and background (up to 4096 background rows); `recursion`: the
+   * TypeScript recursion per row, background row and tree.
+   */
+  algorithm?: InterventionalAlgorithm;
 }
 
 /** Checks that `rows` holds `nRows` rows of the model's width. NaN is allowed (missing values follow the model). */
@@ -163,7 +171,10 @@ export function prepareBackground(model: TreeEnsemble, background: Float64Array,
   const prep = prepareEnsemble(model);
   checkRows(model, background, nBackground, 'background');
   if (nBackground < 1) throw new ShapError('INVALID_INPUT', 'Interventional TreeSHAP needs at least one background row.');
-  const dirs = backgroundDirections(prep, background, nBackground);
+  // The WebAssembly kernel routes faster and keeps the per-node bitsets it will use for this background.
+  const dirs = interventionalWasmSupports(prep, nBackground)
+    ? backgroundDirectionsWasm(prep, background, nBackground)
+    : backgroundDirections(prep, background, nBackground);
   const margins = new Float64Array(nBackground * prep.nOutputs);
   marginsFromDirections(prep, dirs, nBackground, margins);
   return { nBackground, dirs, margins };
@@ -196,7 +207,7 @@ export function treeShapInterventional(
   const output = options.output ?? 'raw';
   const link: Link = output === 'probability' ? probabilityLink(model) : 'identity';
   const values = new Float64Array(nRows * prep.nFeatures * prep.nOutputs);
-  interventionalRange(prep, rows, 0, nRows, bg.dirs, bg.margins, bg.nBackground, link, values);
+  interventionalRange(prep, rows, 0, nRows, bg.dirs, bg.margins, bg.nBackground, link, values, options.algorithm ?? 'auto');
   return {
     values,
     expectedValue: backgroundExpectation(model, bg, link),
