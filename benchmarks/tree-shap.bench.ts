@@ -2,7 +2,8 @@
  * TreeSHAP throughput on the three ../shared/fixtures/bench models (ONNX, covers from all data.csv rows).
  * Prints rows/s and ns per (tree x leaf x depth x row) for the quadrature kernel (default; WebAssembly SIMD), the same
  * kernel in TypeScript (quadrature-js), the classic recursion and the per-leaf-table kernel (Fast TreeSHAP v2),
- * single thread and on a worker pool with all cores; plus interventional TreeSHAP (100 background rows).
+ * single thread and on a worker pool with all cores; plus interventional TreeSHAP (100 background rows) and
+ * interaction values.
  *
  *   node --import=tsx --conditions=@genome/source benchmarks/tree-shap.bench.ts [rows]
  *
@@ -11,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Bench } from 'tinybench';
-import { createTreeShapPool, treeShapInterventional, treeShapPathDependent } from '@genome/shap';
+import { createTreeShapPool, treeShapInteractions, treeShapInterventional, treeShapPathDependent } from '@genome/shap';
 import { TREE_BENCH_MODELS, loadTreeBenchModel } from './tree-bench-models.js';
 
 const SHAP_CPP_NS = 1.47e9 / (1000 * 64 * 6 * 1000);
@@ -31,6 +32,7 @@ interface Row {
   'rows/s': string;
   'ns/(tree*leaf*depth*row)': string;
   'vs shap C++': string;
+  'rss MiB': string;
 }
 const table: Row[] = [];
 
@@ -57,6 +59,8 @@ for (const name of TREE_BENCH_MODELS) {
       // The unit and shap's figure are for path-dependent TreeSHAP only.
       'ns/(tree*leaf*depth*row)': kernel.startsWith('path') ? nsUnit.toFixed(2) : '—',
       'vs shap C++': kernel.startsWith('path') ? `${(SHAP_CPP_NS / nsUnit).toFixed(2)}x` : '—',
+      // Resident memory of this process after this model's tasks (models, their WebAssembly copies, results).
+      'rss MiB': (process.memoryUsage().rss / 2 ** 20).toFixed(0),
     });
   };
   // warm-up (JIT; the fast-v2 tables are built once per model and timed separately)
@@ -73,6 +77,7 @@ for (const name of TREE_BENCH_MODELS) {
   const bg = all.slice((nRowsAll - nBg) * nF);
   const nI = Math.max(10, Math.floor(n / 20));
   treeShapInterventional(model, rows.subarray(0, 2 * nF), 2, bg, nBg);
+  treeShapInteractions(model, rows.subarray(0, 2 * nF), 2);
 
   // Each task explains the whole batch once per iteration (a batch of 1000 rows is long enough to time).
   const bench = new Bench({ time: 0, iterations: Number(process.env.BENCH_ITERATIONS ?? 1), warmup: false });
@@ -94,6 +99,10 @@ for (const name of TREE_BENCH_MODELS) {
     treeShapInterventional(model, rows.subarray(0, nI * nF), nI, bg, nBg);
   });
   tasks.push([`interventional (${nBg} bg)`, 1, nI]);
+  bench.add('interactions', () => {
+    treeShapInteractions(model, rows.subarray(0, nI * nF), nI);
+  });
+  tasks.push(['interactions', 1, nI]);
   await bench.run();
   bench.tasks.forEach((task, i) => {
     const r = task.result as { latency?: { mean: number }; mean?: number };

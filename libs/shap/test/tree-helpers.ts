@@ -2,7 +2,8 @@
  * Test helpers for TreeSHAP: a seeded random TreeEnsemble generator (exercising every split rule of the IR)
  * and a brute-force Shapley enumerator over all feature subsets, written independently of src/tree.
  */
-import type { TreeEnsemble } from '@genome/model-format';
+import { loadTreeModel, type TreeEnsemble } from '@genome/model-format';
+import { readFixture } from '../../../tools/fixtures.js';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -347,4 +348,52 @@ export function treeScaleOf(m: TreeEnsemble, t: number): number {
   let c = 0;
   for (let u = 0; u < m.nTrees; u++) if (m.treeOutput[u] === m.treeOutput[t]) c++;
   return 1 / c;
+}
+
+/** max |a − b| / max |b|: relative difference of two value arrays (Infinity when the lengths differ). */
+export function maxRelDiff(a: Float64Array, b: Float64Array): number {
+  let scale = 1e-300;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return a.length === b.length ? d / scale : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Rows with values around the model's own thresholds (so both children of most nodes are taken), plus NaN and
+ * (±) zero, which exercise every missing-value rule (NaN as zero, NaN default, LightGBM's zero as missing).
+ */
+export function rowsAroundSplits(m: TreeEnsemble, n: number, seed: number): Float64Array {
+  const rnd = mulberry32(seed);
+  const out = new Float64Array(n * m.nFeatures);
+  const thresholds: number[][] = Array.from({ length: m.nFeatures }, () => []);
+  for (let i = 0; i < m.left.length; i++) if (m.left[i] >= 0 && m.decision[i] !== 2) thresholds[m.feature[i]].push(m.threshold[i]);
+  for (let i = 0; i < out.length; i++) {
+    const th = thresholds[i % m.nFeatures];
+    const u = rnd();
+    if (u < 0.05) out[i] = Number.NaN;
+    else if (u < 0.1) out[i] = u < 0.075 ? 0 : -1e-36;
+    else out[i] = th.length ? th[Math.floor(rnd() * th.length)] + (rnd() - 0.5) * 1e-3 : Math.floor(rnd() * 8);
+  }
+  return out;
+}
+
+/**
+ * Fixture tree models that cover every kernel case: categorical splits (XGBoost, LightGBM), multiclass boosting,
+ * logistic output, LightGBM missing types, scikit-learn boosting and forests (`average`, one value per class).
+ * Throws when a fixture is missing or no longer loads.
+ */
+export function kernelFixtureModels(): [string, TreeEnsemble][] {
+  return [
+    ['xgboost', 'treelite-toy-categorical', 'xgb_toy_categorical_model.json'],
+    ['xgboost', 'xgboost-1.0-compat', 'xgboost-1.0.0-SNAPSHOT.cls.json'],
+    ['xgboost', 'xgboost-1.0-compat', 'xgboost-1.0.0rc1.logit.json'],
+    ['lightgbm', 'lleaves', 'mixed_categorical.model.txt'],
+    ['lightgbm', 'lleaves', 'multiclass.model.txt'],
+    ['lightgbm', 'ankane', 'categorical.txt'],
+    ['lightgbm', 'leaves', 'lg_breast_cancer.txt'],
+    ['onnx-trees', 'onnxmltools-1.3.1', 'SklearnRegGradientBoostingRegressor.model.onnx'],
+    ['onnx-trees', 'onnxmltools-1.3.1', 'SklearnMRgRandomForestRegressor.model.onnx'],
+    ['onnx-trees', 'skl2onnx_randomforest_iris.onnx'],
+  ].map((path) => [path.join('/'), loadTreeModel(new Uint8Array(readFixture('models', ...path)))]);
 }

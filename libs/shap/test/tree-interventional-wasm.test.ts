@@ -6,8 +6,7 @@
  * aggregation, models and backgrounds switched inside one kernel instance, and the kernel's background routing.
  */
 import t from 'tap';
-import { loadTreeModel, type TreeEnsemble } from '@genome/model-format';
-import { readFixture } from '../../../tools/fixtures.js';
+import type { TreeEnsemble } from '@genome/model-format';
 import { backgroundDirections, interventionalRange, marginsFromDirections, type Link } from '../src/tree/compute.js';
 import {
   MAX_BACKGROUND,
@@ -17,32 +16,16 @@ import {
 } from '../src/tree/interventional-wasm.js';
 import { prepareEnsemble, type PreparedEnsemble } from '../src/tree/prepared.js';
 import { prepareBackground, probabilityLink, type PreparedBackground } from '../src/tree/tree-shap.js';
-import { bruteShapley, interventionalValue, mulberry32, randomEnsemble, randomRows } from './tree-helpers.js';
-
-function maxRelDiff(a: Float64Array, b: Float64Array): number {
-  let scale = 1e-300;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return a.length === b.length ? d / scale : Number.POSITIVE_INFINITY;
-}
-
-function rowsFor(m: TreeEnsemble, n: number, seed: number): Float64Array {
-  const rnd = mulberry32(seed);
-  const out = new Float64Array(n * m.nFeatures);
-  // Values around the model's own thresholds so both children of most nodes are taken.
-  const thresholds: number[][] = Array.from({ length: m.nFeatures }, () => []);
-  for (let i = 0; i < m.left.length; i++) if (m.left[i] >= 0 && m.decision[i] !== 2) thresholds[m.feature[i]].push(m.threshold[i]);
-  for (let i = 0; i < out.length; i++) {
-    const th = thresholds[i % m.nFeatures];
-    const u = rnd();
-    // NaN and (±) zero exercise every missing-value rule (NaN as zero, NaN default, LightGBM's zero as missing).
-    if (u < 0.05) out[i] = Number.NaN;
-    else if (u < 0.1) out[i] = u < 0.075 ? 0 : -1e-36;
-    else out[i] = th.length ? th[Math.floor(rnd() * th.length)] + (rnd() - 0.5) * 1e-3 : Math.floor(rnd() * 8);
-  }
-  return out;
-}
+import {
+  bruteShapley,
+  interventionalValue,
+  kernelFixtureModels,
+  maxRelDiff,
+  mulberry32,
+  randomEnsemble,
+  randomRows,
+  rowsAroundSplits as rowsFor,
+} from './tree-helpers.js';
 
 /** Both kernels on rows [rowStart, n) of `rows` (out at offset 0, as interventionalRange writes it). */
 function both(prep: PreparedEnsemble, rows: Float64Array, n: number, bg: PreparedBackground, link: Link, rowStart = 0) {
@@ -54,26 +37,7 @@ function both(prep: PreparedEnsemble, rows: Float64Array, n: number, bg: Prepare
   return { js, wasm, d: maxRelDiff(wasm, js) };
 }
 
-const models: [string, TreeEnsemble][] = [];
-for (const path of [
-  ['xgboost', 'treelite-toy-categorical', 'xgb_toy_categorical_model.json'],
-  ['xgboost', 'xgboost-1.0-compat', 'xgboost-1.0.0-SNAPSHOT.cls.json'],
-  ['xgboost', 'xgboost-1.0-compat', 'xgboost-1.0.0rc1.logit.json'],
-  ['lightgbm', 'lleaves', 'mixed_categorical.model.txt'],
-  ['lightgbm', 'lleaves', 'multiclass.model.txt'],
-  ['lightgbm', 'ankane', 'categorical.txt'],
-  ['lightgbm', 'leaves', 'lg_breast_cancer.txt'],
-  ['onnx-trees', 'onnxmltools-1.3.1', 'SklearnRegGradientBoostingRegressor.model.onnx'],
-  ['onnx-trees', 'onnxmltools-1.3.1', 'SklearnMRgRandomForestRegressor.model.onnx'],
-  ['onnx-trees', 'skl2onnx_randomforest_iris.onnx'],
-]) {
-  try {
-    models.push([path.join('/'), loadTreeModel(new Uint8Array(readFixture('models', ...path)))]);
-  } catch (e) {
-    t.comment(`fixture ${path.join('/')} not loaded: ${(e as Error).message.slice(0, 120)}`);
-  }
-}
-t.equal(models.length, 10, 'every fixture model loaded');
+const models = kernelFixtureModels();
 
 for (const [name, model] of models) {
   t.test(name, (t) => {

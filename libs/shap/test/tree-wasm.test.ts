@@ -5,56 +5,14 @@
  * and its interaction values (conditioned passes) against the classic recursion's.
  */
 import t from 'tap';
-import { loadTreeModel, withCovers, type TreeEnsemble } from '@genome/model-format';
-import { readFixture } from '../../../tools/fixtures.js';
+import { withCovers, type TreeEnsemble } from '@genome/model-format';
 import { treeShapInteractions, treeShapPathDependent } from '../src/tree/tree-shap.js';
 import { prepareEnsemble } from '../src/tree/prepared.js';
 import { quadratureWasmInteractionsSupports, quadratureWasmSupports } from '../src/tree/quadrature-wasm.js';
-import { mulberry32, randomEnsemble } from './tree-helpers.js';
+import { kernelFixtureModels, maxRelDiff, randomEnsemble, rowsAroundSplits as rowsFor } from './tree-helpers.js';
 
-function maxRelDiff(a: Float64Array, b: Float64Array): number {
-  let scale = 1e-300;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d / scale;
-}
-
-function rowsFor(m: TreeEnsemble, n: number, seed: number): Float64Array {
-  const rnd = mulberry32(seed);
-  const out = new Float64Array(n * m.nFeatures);
-  // Values around the model's own thresholds so both children of most nodes are taken.
-  const thresholds: number[][] = Array.from({ length: m.nFeatures }, () => []);
-  for (let i = 0; i < m.left.length; i++) if (m.left[i] >= 0 && m.decision[i] !== 2) thresholds[m.feature[i]].push(m.threshold[i]);
-  for (let i = 0; i < out.length; i++) {
-    const th = thresholds[i % m.nFeatures];
-    const u = rnd();
-    // NaN and (±) zero exercise every missing-value rule (NaN as zero, NaN default, LightGBM's zero as missing).
-    if (u < 0.05) out[i] = Number.NaN;
-    else if (u < 0.1) out[i] = u < 0.075 ? 0 : -1e-36;
-    else out[i] = th.length ? th[Math.floor(rnd() * th.length)] + (rnd() - 0.5) * 1e-3 : Math.floor(rnd() * 8);
-  }
-  return out;
-}
-
-const models: [string, TreeEnsemble][] = [];
-for (const path of [
-  ['xgboost', 'treelite-toy-categorical', 'xgb_toy_categorical_model.json'],
-  ['xgboost', 'xgboost-1.0-compat', 'xgboost-1.0.0-SNAPSHOT.cls.json'],
-  ['lightgbm', 'lleaves', 'mixed_categorical.model.txt'],
-  ['lightgbm', 'lleaves', 'multiclass.model.txt'],
-  ['lightgbm', 'ankane', 'categorical.txt'],
-  ['onnx-trees', 'onnxmltools-1.3.1', 'SklearnRegGradientBoostingRegressor.model.onnx'],
-  ['onnx-trees', 'skl2onnx_randomforest_iris.onnx'],
-]) {
-  try {
-    const m = loadTreeModel(new Uint8Array(readFixture('models', ...path)));
-    models.push([path.join('/'), m.hasCovers ? m : withCovers(m, rowsFor(m, 300, 7), 300)]);
-  } catch (e) {
-    t.comment(`fixture ${path.join('/')} not loaded: ${(e as Error).message.slice(0, 120)}`);
-  }
-}
-t.equal(models.length, 7, 'at least two fixture models to compare on');
+// Path-dependent TreeSHAP needs covers: models without them get covers from rows around their splits.
+const models = kernelFixtureModels().map(([name, m]): [string, TreeEnsemble] => [name, m.hasCovers ? m : withCovers(m, rowsFor(m, 300, 7), 300)]);
 
 for (const [name, model] of models) {
   t.test(name, (t) => {

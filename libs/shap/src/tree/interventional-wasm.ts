@@ -13,16 +13,10 @@
 import { applyLink, type Link } from './compute.js';
 import type { PreparedEnsemble } from './prepared.js';
 import { wasmBytes as interventionalWasmBytes } from './interventional-wasm.gen.js';
-
-/** The part of the WebAssembly JS API used here (ES2023 + @types/node do not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+import { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, nodeKinds, perThread, type KernelMemory } from './wasm-kernel.js';
 
 interface KernelExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: KernelMemory;
   prepareModel(model: number): void;
   buildBits(model: number, dirs: number, cnt: number, word: number): void;
   routeBits(model: number, rows: number, cnt: number, word: number, xT: number, dirs: number): void;
@@ -35,13 +29,9 @@ interface KernelExports {
 /** Largest background the kernel takes (bitsets of 64 words per node). */
 export const MAX_BACKGROUND = 4096;
 
-/** Largest memory the kernel may use (wasm32 addresses 4 GiB; leave room below it). */
-const MAX_BYTES = 2 ** 31;
-const PAGE = 65536;
 /** Bytes of rows, SHAP values and rescaling factors per kernel call. */
 const CHUNK_BYTES = 1 << 20;
 
-const align16 = (x: number): number => Math.ceil(x / 16) * 16;
 
 /** Ints at the head of the C `Model` struct, before its pointers. */
 const HEADER_INTS = 8;
@@ -51,10 +41,7 @@ const SCRATCH_POINTERS = 6;
 /** Node arrays in the order of the C `Model` struct's pointers. */
 function modelArrays(prep: PreparedEnsemble): ArrayBufferView[] {
   const m = prep.model;
-  const nNodes = m.treeOffsets[m.nTrees];
-  const kind = new Uint8Array(nNodes);
-  for (let n = 0; n < nNodes; n++) kind[n] = m.decision[n] | (m.missing[n] << 2) | (m.defaultLeft[n] << 4);
-  return [m.treeOffsets, m.left, m.right, m.feature, prep.outputBase, m.catStart, m.catLen, m.catBits, kind, m.threshold, prep.values];
+  return [m.treeOffsets, m.left, m.right, m.feature, prep.outputBase, m.catStart, m.catLen, m.catBits, nodeKinds(m), m.threshold, prep.values];
 }
 
 /** Byte offsets of the per-model part of the module memory. */
@@ -133,8 +120,6 @@ interface CachedBits {
   readonly bits: Uint8Array;
 }
 
-let compiled: object | undefined;
-
 class InterventionalWasm {
   private readonly ex: KernelExports;
   private readonly maxDepth: number;
@@ -146,9 +131,7 @@ class InterventionalWasm {
   private readonly bitsCache = new WeakMap<Uint8Array, CachedBits>();
 
   constructor() {
-    if (!WebAssemblyApi) throw new Error('this engine has no WebAssembly');
-    compiled ??= new WebAssemblyApi.Module(interventionalWasmBytes());
-    this.ex = new WebAssemblyApi.Instance(compiled, {}).exports as KernelExports;
+    this.ex = instantiateKernel<KernelExports>(interventionalWasmBytes);
     this.maxDepth = this.ex.maxDepthSupported();
   }
 
@@ -165,12 +148,11 @@ class InterventionalWasm {
   supports(prep: PreparedEnsemble, nBg: number): boolean {
     if (!(Number.isInteger(nBg) && nBg >= 1 && nBg <= MAX_BACKGROUND)) return false;
     const L = this.modelLayout(prep);
-    return L !== null && bgLayout(prep, L, nBg).end <= MAX_BYTES;
+    return L !== null && bgLayout(prep, L, nBg).end <= MAX_KERNEL_BYTES;
   }
 
   private grow(end: number): void {
-    const mem = this.ex.memory;
-    if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
+    growTo(this.ex.memory, end);
   }
 
   private header(L: Layout): Int32Array {
@@ -319,18 +301,13 @@ class InterventionalWasm {
   }
 }
 
-let instance: InterventionalWasm | null | undefined;
-
 /** This thread's kernel instance, or null when the engine cannot run it (no WebAssembly SIMD). */
-function kernel(): InterventionalWasm | null {
-  if (instance === undefined) {
-    try {
-      instance = new InterventionalWasm();
-    } catch {
-      instance = null;
-    }
-  }
-  return instance;
+const kernel = perThread(() => new InterventionalWasm());
+
+function requireKernel(): InterventionalWasm {
+  const k = kernel();
+  if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use the recursion algorithm');
+  return k;
 }
 
 /** Whether the WebAssembly kernel runs `prep` with `nBg` background rows here (else the TypeScript kernel does). */
@@ -354,9 +331,7 @@ export function interventionalWasmRange(
   link: Link,
   out: Float64Array,
 ): void {
-  const k = kernel();
-  if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use the TypeScript interventional kernel');
-  k.explain(prep, rows, rowStart, rowEnd, bgDirs, bgMargins, nBg, link, out);
+  requireKernel().explain(prep, rows, rowStart, rowEnd, bgDirs, bgMargins, nBg, link, out);
 }
 
 /**
@@ -366,7 +341,5 @@ export function interventionalWasmRange(
  * {@link interventionalWasmSupports} first.
  */
 export function backgroundDirectionsWasm(prep: PreparedEnsemble, bg: Float64Array, nBg: number): Uint8Array {
-  const k = kernel();
-  if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use backgroundDirections');
-  return k.route(prep, bg, nBg);
+  return requireKernel().route(prep, bg, nBg);
 }

@@ -11,16 +11,10 @@
 import type { PreparedEnsemble } from './prepared.js';
 import { gaussLegendre01 } from './quadrature.js';
 import { wasmBytes as quadratureWasmBytes } from './quadrature-wasm.gen.js';
-
-/** The part of the WebAssembly JS API used here (ES2023 + @types/node do not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+import { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, nodeKinds, perThread, type KernelMemory } from './wasm-kernel.js';
 
 interface KernelExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: KernelMemory;
   prepareModel(model: number, curZ: number): void;
   explainBatch(model: number, t0: number, t1: number, lanes: number, xT: number, phiT: number, curO: number, sum: number): void;
   interactionsBatch(
@@ -43,13 +37,8 @@ interface KernelExports {
   heapBase(): number;
 }
 
-/** Largest memory the kernel may use (wasm32 addresses 4 GiB; leave room below it). */
-const MAX_BYTES = 2 ** 31;
 /** Budget for one interaction batch's buffers (nFeatures² x nOutputs values per row). */
 const INTERACTION_BYTES = 2 ** 28;
-const PAGE = 65536;
-
-const align8 = (x: number): number => Math.ceil(x / 8) * 8;
 
 /** Quadrature points for a model: exact for path polynomials of degree <= maxDepth - 1. */
 const quadraturePoints = (prep: PreparedEnsemble): number => Math.max(1, Math.ceil(prep.maxDepth / 2));
@@ -71,9 +60,7 @@ const HEADER_INTS = 5;
 /** Node arrays in the order of the C `Model` struct's pointers. */
 function modelArrays(prep: PreparedEnsemble): ArrayBufferView[] {
   const m = prep.model;
-  const nNodes = m.treeOffsets[m.nTrees];
-  const kind = new Uint8Array(nNodes);
-  for (let n = 0; n < nNodes; n++) kind[n] = m.decision[n] | (m.missing[n] << 2) | (m.defaultLeft[n] << 4);
+  const kind = nodeKinds(m);
   const { nodes, weights } = gaussLegendre01(quadraturePoints(prep));
   return [
     m.treeOffsets,
@@ -100,25 +87,23 @@ function modelArrays(prep: PreparedEnsemble): ArrayBufferView[] {
 function layout(prep: PreparedEnsemble, base: number, lanes: number, arrayBytes: readonly number[]): Layout & { arrays: number[] } {
   const nNodes = prep.model.treeOffsets[prep.model.nTrees];
   const nF = prep.nFeatures;
-  const model = align8(base);
-  let p = align8(model + 4 * (HEADER_INTS + arrayBytes.length + 2));
+  const model = align16(base);
+  let p = align16(model + 4 * (HEADER_INTS + arrayBytes.length + 2));
   const arrays: number[] = [];
   for (const b of arrayBytes) {
     arrays.push(p);
-    p = align8(p + b);
+    p = align16(p + b);
   }
   const edgeZ = p;
-  const coef = align8(edgeZ + nNodes * 8);
-  const xT = align8(coef + nNodes * 5 * quadraturePoints(prep) * 8);
-  const phiT = align8(xT + nF * lanes * 8);
-  const curO = align8(phiT + nF * prep.nOutputs * lanes * 8);
-  const curZ = align8(curO + nF * lanes * 8);
-  const sum = align8(curZ + nF * 8);
+  const coef = align16(edgeZ + nNodes * 8);
+  const xT = align16(coef + nNodes * 5 * quadraturePoints(prep) * 8);
+  const phiT = align16(xT + nF * lanes * 8);
+  const curO = align16(phiT + nF * prep.nOutputs * lanes * 8);
+  const curZ = align16(curO + nF * lanes * 8);
+  const sum = align16(curZ + nF * 8);
   const end = sum + (prep.maxDepth + 2) * quadraturePoints(prep) * prep.valueWidth * lanes * 8;
   return { model, xT, phiT, curO, curZ, sum, end, arrays: [...arrays, edgeZ, coef] };
 }
-
-let compiled: object | undefined;
 
 class QuadratureWasm {
   private readonly ex: KernelExports;
@@ -131,9 +116,7 @@ class QuadratureWasm {
   private readonly covered = new WeakMap<PreparedEnsemble, boolean>();
 
   constructor() {
-    if (!WebAssemblyApi) throw new Error('this engine has no WebAssembly');
-    compiled ??= new WebAssemblyApi.Module(quadratureWasmBytes());
-    this.ex = new WebAssemblyApi.Instance(compiled, {}).exports as KernelExports;
+    this.ex = instantiateKernel<KernelExports>(quadratureWasmBytes);
     this.lanes = this.ex.maxLanes();
     this.maxQ = this.ex.maxQuadrature();
     this.maxWidth = this.ex.maxWidth();
@@ -147,7 +130,7 @@ class QuadratureWasm {
         prep.fractions !== undefined &&
         quadraturePoints(prep) <= this.maxQ &&
         prep.valueWidth <= this.maxWidth &&
-        layout(prep, this.ex.heapBase(), this.lanes, modelArrays(prep).map((a) => a.byteLength)).end <= MAX_BYTES;
+        layout(prep, this.ex.heapBase(), this.lanes, modelArrays(prep).map((a) => a.byteLength)).end <= MAX_KERNEL_BYTES;
       this.covered.set(prep, ok);
     }
     return ok;
@@ -160,7 +143,7 @@ class QuadratureWasm {
     const arrays = modelArrays(prep);
     const L = layout(prep, this.ex.heapBase(), this.lanes, arrays.map((a) => a.byteLength));
     const mem = this.ex.memory;
-    if (L.end > mem.buffer.byteLength) mem.grow(Math.ceil((L.end - mem.buffer.byteLength) / PAGE));
+    growTo(mem, L.end);
     const heap = new Uint8Array(mem.buffer);
     const header = new Int32Array(mem.buffer, L.model, HEADER_INTS + L.arrays.length);
     header.set([prep.model.nTrees, prep.nFeatures, prep.nOutputs, quadraturePoints(prep), prep.valueWidth]);
@@ -231,13 +214,13 @@ class QuadratureWasm {
     const stride = nF * nO;
     const lanes = this.interactionLanes(prep);
     // Interaction buffers after the path layout: inter (nF x stride x lanes), on and off (stride x lanes), mark (nF).
-    const inter = align8(L.end);
-    const on = align8(inter + nF * stride * lanes * 8);
-    const off = align8(on + stride * lanes * 8);
-    const mark = align8(off + stride * lanes * 8);
+    const inter = align16(L.end);
+    const on = align16(inter + nF * stride * lanes * 8);
+    const off = align16(on + stride * lanes * 8);
+    const mark = align16(off + stride * lanes * 8);
     const end = mark + nF * 4;
     const mem = this.ex.memory;
-    if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
+    growTo(mem, end);
     new Int32Array(mem.buffer, mark, nF).fill(-1);
     for (let r0 = rowStart; r0 < rowEnd; r0 += lanes) {
       const nb = Math.min(lanes, rowEnd - r0);
@@ -260,18 +243,13 @@ class QuadratureWasm {
   }
 }
 
-let instance: QuadratureWasm | null | undefined;
-
 /** This thread's kernel instance, or null when the engine cannot run it (no WebAssembly SIMD). */
-function kernel(): QuadratureWasm | null {
-  if (instance === undefined) {
-    try {
-      instance = new QuadratureWasm();
-    } catch {
-      instance = null;
-    }
-  }
-  return instance;
+const kernel = perThread(() => new QuadratureWasm());
+
+function requireKernel(): QuadratureWasm {
+  const k = kernel();
+  if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use the quadrature-js or classic algorithm');
+  return k;
 }
 
 /** Whether the WebAssembly kernel runs `prep` here (else the TypeScript quadrature kernel does). */
@@ -287,9 +265,7 @@ export function quadratureWasmRange(
   rowEnd: number,
   out: Float64Array,
 ): void {
-  const k = kernel();
-  if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use the quadrature-js algorithm');
-  k.explain(prep, rows, rowStart, rowEnd, out);
+  requireKernel().explain(prep, rows, rowStart, rowEnd, out);
 }
 
 /** Whether the WebAssembly kernel computes interaction values for `prep` here (else the classic recursion does). */
@@ -309,7 +285,5 @@ export function quadratureWasmInteractionsRange(
   rowEnd: number,
   out: Float64Array,
 ): void {
-  const k = kernel();
-  if (!k) throw new Error('WebAssembly SIMD is not available in this engine');
-  k.interactions(prep, rows, rowStart, rowEnd, out);
+  requireKernel().interactions(prep, rows, rowStart, rowEnd, out);
 }
