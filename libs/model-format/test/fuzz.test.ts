@@ -71,3 +71,10 @@ t.test('child-pointer cycles and out-of-range features in random XGBoost trees',
     { numRuns: RUNS },
   );
 });
+
+t.test('a cycle in ONNX tree child pointers is a typed error, not a stack overflow (fuzz counterexample)', async (t) => {
+  // One byte of skl2onnx_treecl3.onnx set to 0 makes node 104 its own descendant (found by the edit property above).
+  const b = Uint8Array.from(readFixture('models', 'onnx-trees', 'skl2onnx_treecl3.onnx'));
+  b[7110] = 0;
+  t.throws(() => loadOnnxTreeEnsemble(b), { code: 'INVALID_MODEL', message: /form a cycle/ });
+});

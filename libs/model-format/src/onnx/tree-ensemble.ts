@@ -439,6 +439,8 @@ class Emitter {
   private vals: number[] = [];
   private cats = new Map<number, Uint32Array>();
   private total = 0;
+  /** Source nodes on the path being expanded: meeting one again means the child pointers form a cycle. */
+  private onPath: Uint8Array | undefined;
 
   constructor(
     private readonly src: SrcEnsemble,
@@ -456,7 +458,14 @@ class Emitter {
     this.dl = [];
     this.vals = [];
     this.cats = new Map();
-    this.emit(root, 0);
+    this.onPath ??= new Uint8Array(this.src.mode.length);
+    try {
+      this.emit(root, 0);
+    } catch (e) {
+      // A legal but very deep chain can exhaust the JavaScript stack before MAX_TREE_DEPTH: report it as bad input.
+      if (e instanceof RangeError) throw invalid(`a tree is too deep to expand (${e.message}); the file's child pointers may be corrupt.`);
+      throw e;
+    }
     const n = this.l.length;
     const t = newRawTree(n, this.w, output);
     t.left.set(this.l);
@@ -495,6 +504,16 @@ class Emitter {
 
   private emit(ref: number, depth: number): number {
     if (depth > MAX_TREE_DEPTH) throw invalid(`a tree is deeper than ${MAX_TREE_DEPTH} (cycle in child pointers?).`);
+    if (ref < 0) return this.emitNode(ref, depth);
+    const onPath = this.onPath!;
+    if (onPath[ref] === 1) throw invalid(`node ${ref} is its own descendant: the tree's child pointers form a cycle.`);
+    onPath[ref] = 1;
+    const id = this.emitNode(ref, depth);
+    onPath[ref] = 0;
+    return id;
+  }
+
+  private emitNode(ref: number, depth: number): number {
     const s = this.src;
     if (ref < 0) {
       const id = this.node();
