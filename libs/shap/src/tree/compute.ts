@@ -8,6 +8,7 @@ import { buildFastTables, type FastTables } from './fast-v2.js';
 import { fastTree } from './fast-v2.js';
 import { InterventionalBuffers, interventionalTree } from './interventional.js';
 import { fillDirections } from './split.js';
+import { applyLink, type Link } from './output-link.js';
 import { interventionalWasmRange, interventionalWasmSupports } from './interventional-wasm.js';
 import { QuadratureBatchBuffers, QuadratureBuffers, quadratureBatch1, quadratureTree } from './quadrature.js';
 import {
@@ -16,6 +17,8 @@ import {
   quadratureWasmRange,
   quadratureWasmSupports,
 } from './quadrature-wasm.js';
+
+export { applyLink, type Link } from './output-link.js';
 
 /** Rows that share one traversal of a tree in the batched TypeScript quadrature kernel. */
 const QUADRATURE_BATCH = 16;
@@ -195,8 +198,6 @@ export function marginsFromDirections(prep: PreparedEnsemble, dirs: Uint8Array, 
   }
 }
 
-export type Link = 'identity' | 'logistic' | 'softmax';
-
 /**
  * Which interventional kernel to run: `auto` = the WebAssembly kernel (one recursion per row and tree carrying the
  * set of background rows that share its state) where it covers the model and background; `recursion` = the
@@ -265,23 +266,5 @@ export function interventionalRange(
       for (let f = 0; f < nF; f++) for (let o = 0; o < nO; o++) out[po + f * nO + o] += tmp[f * nO + o] * scale[o];
     }
     for (let q = 0; q < stride; q++) out[po + q] *= inv;
-  }
-}
-
-/** Applies the link to `n` margins starting at `src[off]`, writing `dst[0..n)`. */
-export function applyLink(link: Link, src: Float64Array, off: number, n: number, dst: Float64Array): void {
-  if (link === 'identity') {
-    for (let o = 0; o < n; o++) dst[o] = src[off + o];
-  } else if (link === 'logistic') {
-    for (let o = 0; o < n; o++) dst[o] = 1 / (1 + Math.exp(-src[off + o]));
-  } else {
-    let mx = -Infinity;
-    for (let o = 0; o < n; o++) if (src[off + o] > mx) mx = src[off + o];
-    let s = 0;
-    for (let o = 0; o < n; o++) {
-      dst[o] = Math.exp(src[off + o] - mx);
-      s += dst[o];
-    }
-    for (let o = 0; o < n; o++) dst[o] /= s;
   }
 }

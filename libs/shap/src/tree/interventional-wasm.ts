@@ -10,7 +10,7 @@
  * backgrounds the kernel does not cover (more than MAX_BACKGROUND rows, trees deeper than the kernel's limit,
  * layouts over 2 GiB) and engines without WebAssembly SIMD use the TypeScript kernel.
  */
-import { applyLink, type Link } from './compute.js';
+import { applyLink, type Link } from './output-link.js';
 import type { PreparedEnsemble } from './prepared.js';
 import { wasmBytes as interventionalWasmBytes } from './interventional-wasm.gen.js';
 import { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, nodeKinds, perThread, type KernelMemory } from './wasm-kernel.js';
