@@ -59,10 +59,9 @@ static int WS;
 static const double *VAL;
 static double *PHI;
 static int NO;
-static int W;
+static int WN; /* values per node */
 static const double *SC; /* rescaling factors of the tree's first output, [output][row]; 0 for identity */
 static int NBG;
-static double OUTP, OUTN; /* results of the one-value recursion */
 
 /* Fills m.weights[n * (maxDepth + 2) + k] = k! (n - 1 - k)! / n!, the same float64 operations as InterventionalBuffers. */
 __attribute__((export_name("prepareModel")))
@@ -169,91 +168,12 @@ typedef void (*RecFn)(int node, int d, int nX, int nAll);
 
 /*
  * The recursion for one (row, tree) state: node, level d (its set is S = SETS + d * nv vectors; the callee may
- * change it in place, so callers rebuild a child's set before each call), nX / nAll of the state. One value per
- * node: the state's positive and negative terms come back in OUTP / OUTN. nv is a literal in the specialised
- * copies below.
+ * change it in place, so callers rebuild a child's set before each call), nX / nAll of the state. The state's
+ * positive and negative terms (W values each) come back in RP / RN + d * W. nv, and W = 1, are literals in the
+ * specialised copies below.
  */
-static inline __attribute__((always_inline)) void rec1Body(int node, int d, int nX, int nAll, const int nv, RecFn self) {
-  v128_t *S = SETS + d * nv;
-  v128_t *C = S + nv;
-  double rp = 0, rn = 0;
-  for (;;) {
-    const int l = L[node];
-    if (l < 0) {
-      if (nAll != 0) {
-        const double v = VAL[node] * setWeight(S, SC, nv);
-        if (nX > 0) rp += v * WT[nAll * WS + nX - 1];
-        if (nX < nAll) rn += v * -WT[nAll * WS + nX];
-      }
-      break;
-    }
-    const int f = FE[node];
-    const int h = HI[f];
-    const int r = R[node];
-    if (h > 0) {
-      node = xLeft(node) ? l : r;
-      continue;
-    }
-    const v128_t *bl = BG + node * nv;
-    if (h < 0) {
-      /* each row goes its own way */
-      v128_t anyL = wasm_i64x2_splat(0), anyR = anyL;
-      for (int i = 0; i < nv; i++) {
-        anyL = wasm_v128_or(anyL, wasm_v128_and(S[i], bl[i]));
-        anyR = wasm_v128_or(anyR, wasm_v128_andnot(S[i], bl[i]));
-      }
-      if (!wasm_v128_any_true(anyR)) {
-        node = l;
-        continue;
-      }
-      if (!wasm_v128_any_true(anyL)) {
-        node = r;
-        continue;
-      }
-      for (int i = 0; i < nv; i++) C[i] = wasm_v128_and(S[i], bl[i]);
-      self(l, d + 1, nX, nAll);
-      rp += OUTP;
-      rn += OUTN;
-      for (int i = 0; i < nv; i++) S[i] = wasm_v128_andnot(S[i], bl[i]);
-      node = r;
-      continue;
-    }
-    /* H[f] == 0: rows going x's way (bl ^ flip, flip = 0 when x goes left) agree, the others branch. */
-    const int xl = xLeft(node);
-    const int cx = xl ? l : r;
-    const v128_t flip = wasm_i64x2_splat(xl ? 0 : -1);
-    v128_t anyA = wasm_i64x2_splat(0), anyD = anyA;
-    for (int i = 0; i < nv; i++) {
-      const v128_t a = wasm_v128_xor(bl[i], flip);
-      anyA = wasm_v128_or(anyA, wasm_v128_and(S[i], a));
-      anyD = wasm_v128_or(anyD, wasm_v128_andnot(S[i], a));
-    }
-    if (!wasm_v128_any_true(anyD)) {
-      node = cx;
-      continue;
-    }
-    for (int i = 0; i < nv; i++) C[i] = wasm_v128_andnot(S[i], wasm_v128_xor(bl[i], flip));
-    HI[f] = 1;
-    self(cx, d + 1, nX + 1, nAll + 1);
-    const double p1 = OUTP, n1 = OUTN;
-    for (int i = 0; i < nv; i++) C[i] = wasm_v128_andnot(S[i], wasm_v128_xor(bl[i], flip));
-    HI[f] = -1;
-    self(xl ? r : l, d + 1, nX, nAll + 1);
-    const double p2 = OUTP, n2 = OUTN;
-    HI[f] = 0;
-    PHI[f * NO] += p1 + n2;
-    rp += p1 + p2;
-    rn += n1 + n2;
-    if (!wasm_v128_any_true(anyA)) break;
-    for (int i = 0; i < nv; i++) S[i] = wasm_v128_and(S[i], wasm_v128_xor(bl[i], flip));
-    node = cx;
-  }
-  OUTP = rp;
-  OUTN = rn;
-}
-
-/* As rec1Body with W values per node: the state's terms come back in RP / RN + d * W. */
-static inline __attribute__((always_inline)) void recWBody(int node, int d, int nX, int nAll, const int nv, RecFn self) {
+static inline __attribute__((always_inline)) void recBody(int node, int d, int nX, int nAll, const int nv, const int W,
+                                                          RecFn self) {
   v128_t *S = SETS + d * nv;
   v128_t *C = S + nv;
   double *rp = RP + d * W, *rn = RN + d * W;
@@ -351,13 +271,14 @@ static inline __attribute__((always_inline)) void recWBody(int node, int d, int 
   }
 }
 
-/* Copies specialised on the vectors per set: 1 (up to 128 background rows), 2 (up to 256), any. */
-static void rec1v1(int node, int d, int nX, int nAll) { rec1Body(node, d, nX, nAll, 1, rec1v1); }
-static void rec1v2(int node, int d, int nX, int nAll) { rec1Body(node, d, nX, nAll, 2, rec1v2); }
-static void rec1vn(int node, int d, int nX, int nAll) { rec1Body(node, d, nX, nAll, NV, rec1vn); }
-static void recWv1(int node, int d, int nX, int nAll) { recWBody(node, d, nX, nAll, 1, recWv1); }
-static void recWv2(int node, int d, int nX, int nAll) { recWBody(node, d, nX, nAll, 2, recWv2); }
-static void recWvn(int node, int d, int nX, int nAll) { recWBody(node, d, nX, nAll, NV, recWvn); }
+/* Copies specialised on the vectors per set (1: up to 128 background rows, 2: up to 256, any) and on one value
+ * per node or WN (the model's width). */
+static void rec1v1(int node, int d, int nX, int nAll) { recBody(node, d, nX, nAll, 1, 1, rec1v1); }
+static void rec1v2(int node, int d, int nX, int nAll) { recBody(node, d, nX, nAll, 2, 1, rec1v2); }
+static void rec1vn(int node, int d, int nX, int nAll) { recBody(node, d, nX, nAll, NV, 1, rec1vn); }
+static void recWv1(int node, int d, int nX, int nAll) { recBody(node, d, nX, nAll, 1, WN, recWv1); }
+static void recWv2(int node, int d, int nX, int nAll) { recBody(node, d, nX, nAll, 2, WN, recWv2); }
+static void recWvn(int node, int d, int nX, int nAll) { recBody(node, d, nX, nAll, NV, WN, recWvn); }
 
 /*
  * Adds the interventional SHAP values of rows xs[r * nFeatures ..] (r < nRows), summed (not yet averaged) over
@@ -386,10 +307,10 @@ void explainRows(const Model *m, const double *xs, int nRows, double *phi, const
   WS = m->maxDepth + 2;
   VAL = m->value;
   NO = m->nOutputs;
-  W = m->width;
+  WN = m->width;
   NBG = m->nBg;
   const int nb = m->nBg;
-  const RecFn rec = W == 1 ? (NV == 1 ? rec1v1 : NV == 2 ? rec1v2 : rec1vn) : (NV == 1 ? recWv1 : NV == 2 ? recWv2 : recWvn);
+  const RecFn rec = WN == 1 ? (NV == 1 ? rec1v1 : NV == 2 ? rec1v2 : rec1vn) : (NV == 1 ? recWv1 : NV == 2 ? recWv2 : recWvn);
   for (int t = 0; t < m->nTrees; t++) {
     const int root = m->treeOffsets[t];
     if (m->left[root] < 0) continue;
