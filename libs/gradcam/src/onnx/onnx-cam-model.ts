@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Tensor } from '@tensorflow/tfjs';
 import { addOnnxGraphOutputs, extractOnnxSubgraph, OnnxDataType } from '@genome/model-format';
 import type { BodyResult, CamModel, ResolvedTarget } from '../cam-model.js';
+import { chunkRows } from '../chunk.js';
 import { GradCamError } from '../errors.js';
 import { targetScores } from '../targets-tf.js';
 import { withKernelFallback } from '../tfjs/fallback.js';
@@ -287,20 +288,8 @@ export class OnnxCamModel implements CamModel {
   }
 
   async head(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array> {
-    if (rows.length <= this.maxBatch) return this.headBatch(body, rows, acts);
     const per = acts.length / rows.length;
-    const parts: Float32Array[] = [];
-    for (let i = 0; i < rows.length; i += this.maxBatch) {
-      const k = Math.min(this.maxBatch, rows.length - i);
-      parts.push(await this.headBatch(body, rows.subarray(i, i + k), acts.subarray(i * per, (i + k) * per)));
-    }
-    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return chunkRows(rows, this.maxBatch, (r, i) => this.headBatch(body, r, acts.subarray(i * per, (i + r.length) * per)));
   }
 
   private async headBatch(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array> {

@@ -86,7 +86,7 @@ abstract class TfjsCamBase implements CamModel {
   }
 
   async gradients(body: BodyResult, rows: Int32Array, targets: readonly ResolvedTarget[]): Promise<Float32Array> {
-    if (rows.length > this.maxBatch) return chunkRows(rows, this.maxBatch, 0, (r, i) => this.gradients(body, r, targets.slice(i, i + r.length)));
+    if (rows.length > this.maxBatch) return chunkRows(rows, this.maxBatch, (r, i) => this.gradients(body, r, targets.slice(i, i + r.length)));
     const tf = this.tf;
     const acts = gather(body, rows);
     try {
@@ -106,7 +106,7 @@ abstract class TfjsCamBase implements CamModel {
 
   async head(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array> {
     const per = body.channels * body.height * body.width;
-    if (rows.length > this.maxBatch) return chunkRows(rows, this.maxBatch, 0, (r, i) => this.head(body, r, acts.subarray(i * per, (i + r.length) * per)));
+    if (rows.length > this.maxBatch) return chunkRows(rows, this.maxBatch, (r, i) => this.head(body, r, acts.subarray(i * per, (i + r.length) * per)));
     const tf = this.tf;
     try {
       return tf.tidy(() => {

@@ -151,10 +151,6 @@ class InterventionalWasm {
     return L !== null && bgLayout(prep, L, nBg).end <= MAX_KERNEL_BYTES;
   }
 
-  private grow(end: number): void {
-    growTo(this.ex.memory, end);
-  }
-
   private header(L: Layout): Int32Array {
     return new Int32Array(this.ex.memory.buffer, L.model, HEADER_INTS + L.arrays.length + SCRATCH_POINTERS);
   }
@@ -173,7 +169,7 @@ class InterventionalWasm {
       this.bg = undefined;
       this.bgDirs = undefined;
       const arrays = modelArrays(prep);
-      this.grow(L.end);
+      growTo(this.ex.memory, L.end);
       const heap = new Uint8Array(this.ex.memory.buffer);
       const header = this.header(L);
       const m = prep.model;
@@ -190,7 +186,7 @@ class InterventionalWasm {
     }
     if (this.bg === undefined || this.bg.nBg !== nBg) {
       const B = bgLayout(prep, L, nBg);
-      this.grow(B.end);
+      growTo(this.ex.memory, B.end);
       const header = this.header(L);
       header[4] = B.nBg;
       header[5] = B.nWords;
