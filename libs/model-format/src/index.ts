@@ -8,7 +8,15 @@ export {
   type OutputTransform,
   type TreeEnsemble,
 } from './tree/ensemble.js';
-export type { AnyPredictor, ImagePredictor, Matrix, OutputSpace, Predictor, TextPredictor } from './predictor.js';
+export type {
+  AnyPredictor,
+  ImagePredictor,
+  Matrix,
+  OutputSpace,
+  PredictOptions,
+  Predictor,
+  TextPredictor,
+} from './predictor.js';
 export { EXPLANATION_SCHEMA, type Explanation, type ExplanationTimings } from './explanation.js';
 export { onnxPredictor, type OnnxPredictorOptions } from './predictors/onnx.js';
 export {
@@ -19,6 +27,7 @@ export {
 } from './predictors/remote.js';
 export type { OipDatatype, OipNumericDatatype } from './predictors/oip-tensor.js';
 export { treePredictor, type TreePredictorOptions } from './predictors/tree.js';
+export { isAbortSignal, nextTurn, Pacer, raceAbort, throwIfAborted } from './cancellation.js';
 export {
   decodeOnnxModel,
   decodeOnnxTensor,

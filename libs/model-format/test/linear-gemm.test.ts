@@ -1,7 +1,8 @@
-// Gemm/MatMul-based linear graphs (the shape of exported torch/keras logistic and linear models), built here
-// byte by byte with the library's protobuf writer and run by onnxruntime as the reference.
+// Gemm/MatMul-based linear graphs (the shape of exported torch/keras logistic and linear models), built byte by
+// byte with the library's protobuf writer (tools/onnx-build.ts) and run by onnxruntime as the reference.
 import t from 'tap';
-import { applyTransform, linearPredictRaw, loadOnnxLinearModel, ProtoWriter } from '../src/index.js';
+import { applyTransform, linearPredictRaw, loadOnnxLinearModel } from '../src/index.js';
+import { buildModel, type InitializerSpec } from '../../../tools/onnx-build.js';
 import { maxRelErr, randomRows, runOrt } from './onnx-helpers.js';
 
 interface Node {
@@ -11,36 +12,13 @@ interface Node {
   ints?: Record<string, number>;
 }
 
-function valueInfo(name: string, dims: (number | string)[]): Uint8Array {
-  const shape = new ProtoWriter();
-  for (const d of dims) shape.bytes(1, typeof d === 'number' ? new ProtoWriter().varint(1, d).finish() : new ProtoWriter().string(2, d).finish());
-  const tensor = new ProtoWriter().varint(1, 1).bytes(2, shape.finish()).finish();
-  return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensor).finish()).finish();
+/** A graph from X [N, nFeatures] to `out`, through the shared test builder (tools/onnx-build.ts). */
+function buildGraph(nodes: Node[], inits: InitializerSpec[], nFeatures: number, out: string, outDims: (number | string)[]): Uint8Array {
+  const specs = nodes.map((n) => ({ op: n.op, inputs: n.inputs, outputs: n.outputs, attrs: Object.entries(n.ints ?? {}).map(([name, i]) => ({ name, i })) }));
+  return buildModel(specs, ['X', ['N', nFeatures]], [out, outDims], inits);
 }
 
-function floatTensor(name: string, dims: number[], values: number[]): Uint8Array {
-  const w = new ProtoWriter();
-  for (const d of dims) w.varint(1, d);
-  const raw = new Uint8Array(new Float32Array(values).buffer);
-  return w.varint(2, 1).string(8, name).bytes(9, raw).finish();
-}
-
-function buildGraph(nodes: Node[], inits: Uint8Array[], nFeatures: number, out: string, outDims: (number | string)[]): Uint8Array {
-  const g = new ProtoWriter();
-  for (const n of nodes) {
-    const w = new ProtoWriter();
-    for (const i of n.inputs) w.string(1, i);
-    for (const o of n.outputs) w.string(2, o);
-    w.string(3, n.outputs[0]!).string(4, n.op);
-    for (const [name, v] of Object.entries(n.ints ?? {})) w.bytes(5, new ProtoWriter().string(1, name).varint(3, v).varint(20, 2).finish());
-    g.bytes(1, w.finish());
-  }
-  g.string(2, 'linear');
-  for (const i of inits) g.bytes(5, i);
-  g.bytes(11, valueInfo('X', ['N', nFeatures]));
-  g.bytes(12, valueInfo(out, outDims));
-  return new ProtoWriter().varint(1, 8).bytes(8, new ProtoWriter().varint(2, 13).finish()).bytes(7, g.finish()).finish();
-}
+const floatTensor = (name: string, dims: number[], values: number[]): InitializerSpec => ({ name, dims, data: Float32Array.from(values) });
 
 const f32 = (v: number) => Math.fround(v);
 

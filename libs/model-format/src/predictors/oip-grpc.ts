@@ -5,6 +5,7 @@
 import type { inference as Inference } from '@genome/proto';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { ModelFormatError } from '../errors.js';
+import { throwIfAborted } from '../cancellation.js';
 import {
   decodeRaw,
   encodeRaw,
@@ -36,7 +37,7 @@ export function parseGrpcTarget(url: string): { address: string; tls: boolean } 
   return { address: url, tls: false };
 }
 
-function toContents(input: OipInput): Partial<Inference.InferTensorContents> {
+function toContents(input: OipInput, where: string): Partial<Inference.InferTensorContents> {
   const v = input.values;
   if (input.datatype === 'BYTES') return { bytesContents: (v as readonly string[]).map((s) => Buffer.from(s, 'utf8')) };
   const arr = Array.from(v as ArrayLike<number>);
@@ -49,7 +50,7 @@ function toContents(input: OipInput): Partial<Inference.InferTensorContents> {
     case 'UINT64': return { uint64Contents: arr };
     case 'BOOL': return { boolContents: arr.map((x) => x !== 0) };
     default:
-      throw new ModelFormatError('UNSUPPORTED', `cannot send ${input.datatype} as typed contents; use raw`);
+      throw new ModelFormatError('UNSUPPORTED', `${where}: cannot send ${input.datatype} as typed contents; use raw`);
   }
 }
 
@@ -123,6 +124,7 @@ export async function grpcTransport(url: string, opts: GrpcTransportOptions = {}
     protocol: 'grpc',
     target: address,
     async infer(call: OipInferCall): Promise<OipOutput[]> {
+      const where = `gRPC ModelInfer to ${address} for model "${call.model}"`;
       const raw: Buffer[] = [];
       const inputs = call.inputs.map((input) => {
         const base = { name: input.name, datatype: input.datatype, shape: input.shape, parameters: {} };
@@ -130,10 +132,10 @@ export async function grpcTransport(url: string, opts: GrpcTransportOptions = {}
           raw.push(Buffer.from(encodeRaw(input.values as ArrayLike<number>, input.datatype)));
           return base;
         }
-        return { ...base, contents: inference.InferTensorContents.fromPartial(toContents(input)) };
+        return { ...base, contents: inference.InferTensorContents.fromPartial(toContents(input, where)) };
       });
       if (raw.length > 0 && raw.length !== inputs.length) {
-        throw new ModelFormatError('UNSUPPORTED', 'raw mode needs every input to be numeric');
+        throw new ModelFormatError('UNSUPPORTED', `${where}: raw mode needs every input to be numeric; drop raw`);
       }
       const req = inference.ModelInferRequest.fromPartial({
         modelName: call.model,
@@ -142,15 +144,35 @@ export async function grpcTransport(url: string, opts: GrpcTransportOptions = {}
         outputs: (call.outputs ?? []).map((name) => ({ name })),
         rawInputContents: raw,
       });
+      const { signal } = call;
+      throwIfAborted(signal);
       return new Promise((resolve, reject) => {
-        client.modelInfer(req, meta(), { deadline: Date.now() + call.timeoutMs }, (err, res) => {
-          if (err) return reject(fail('ModelInfer', call.model, err));
-          try {
-            resolve(decodeInferResponse(res, `gRPC ModelInfer to ${address} for model "${call.model}"`));
-          } catch (e) {
-            reject(e);
-          }
-        });
+        // Settles once: a caller's abort cancels the call and rejects with the reason; the callback that
+        // grpc-js then runs with CANCELLED is ignored.
+        let settled = false;
+        const settle = (fn: () => void) => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          fn();
+        };
+        const pending = client.modelInfer(req, meta(), { deadline: Date.now() + call.timeoutMs }, (err, res) =>
+          settle(() => {
+            if (err) return reject(fail('ModelInfer', call.model, err));
+            try {
+              resolve(decodeInferResponse(res, where));
+            } catch (e) {
+              reject(e);
+            }
+          }),
+        );
+        function onAbort() {
+          settle(() => {
+            pending.cancel();
+            reject(signal!.reason);
+          });
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     },
     metadata(model, version, timeoutMs) {

@@ -3,6 +3,7 @@
  * `GET {base}/v2/models/{name}[/versions/{v}]` with JSON bodies, over the global `fetch`.
  */
 import { ModelFormatError } from '../errors.js';
+import { eitherSignal, throwIfAborted } from '../cancellation.js';
 import { decodeJsonData, shapeSize, type OipOutput } from './oip-tensor.js';
 import { OipCallError, type OipInferCall, type OipModelMetadata, type OipTransport } from './oip-transport.js';
 
@@ -32,7 +33,19 @@ export function restTransport(baseUrl: string, opts: RestTransportOptions = {}):
   const root = base.href.replace(/\/+$/, '');
   const maxBytes = opts.maxResponseBytes ?? 64 * 1024 * 1024;
 
-  async function call(method: 'GET' | 'POST', path: string, model: string, body: unknown, timeoutMs: number) {
+  /**
+   * One HTTP exchange. The fetch (headers and body) is aborted by whichever comes first: the per-request
+   * deadline (`TIMEOUT`) or the caller's `signal` (rejects with `signal.reason` itself).
+   */
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    model: string,
+    body: unknown,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) {
+    throwIfAborted(signal);
     const url = root + path;
     const what = `REST ${method} ${url} for model "${model}"`;
     let res: Response;
@@ -42,12 +55,13 @@ export function restTransport(baseUrl: string, opts: RestTransportOptions = {}):
         method,
         headers: { 'content-type': 'application/json', accept: 'application/json', ...opts.headers },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: eitherSignal(AbortSignal.timeout(timeoutMs), signal),
       });
       const len = Number(res.headers.get('content-length') ?? '0');
       if (len > maxBytes) throw new OipCallError('RUNTIME', `${what}: response of ${len} bytes exceeds ${maxBytes}`, false);
       text = await res.text();
     } catch (err) {
+      throwIfAborted(signal);
       if (err instanceof OipCallError) throw err;
       const e = err as Error & { cause?: { code?: string } };
       if (e.name === 'TimeoutError' || e.name === 'AbortError') {
@@ -88,7 +102,7 @@ export function restTransport(baseUrl: string, opts: RestTransportOptions = {}):
         })),
       };
       if (c.outputs) body.outputs = c.outputs.map((name) => ({ name }));
-      const { json, what } = await call('POST', `${modelPath(c.model, c.version)}/infer`, c.model, body, c.timeoutMs);
+      const { json, what } = await call('POST', `${modelPath(c.model, c.version)}/infer`, c.model, body, c.timeoutMs, c.signal);
       const outputs = json.outputs;
       if (!Array.isArray(outputs)) throw new OipCallError('RUNTIME', `${what}: response has no "outputs" array`, false);
       return outputs.map((o: Record<string, unknown>) => {

@@ -62,11 +62,14 @@ export function isNumericDatatype(d: string): d is OipNumericDatatype {
 }
 
 /** Converts values to what an integer datatype can hold; throws INVALID_INPUT on fractions or NaN. */
-export function checkIntegers(values: ArrayLike<number>, datatype: OipNumericDatatype): void {
+export function checkIntegers(values: ArrayLike<number>, datatype: OipNumericDatatype, where?: string): void {
   if (datatype === 'FP32' || datatype === 'FP64') return;
   for (let i = 0; i < values.length; i++) {
     if (!Number.isInteger(values[i])) {
-      throw new ModelFormatError('INVALID_INPUT', `value ${values[i]} at index ${i} cannot be sent as ${datatype}`);
+      throw new ModelFormatError(
+        'INVALID_INPUT',
+        `${where ? `${where}: ` : ''}value ${values[i]} at index ${i} cannot be sent as ${datatype} (the model takes integers)`,
+      );
     }
   }
 }

@@ -27,8 +27,18 @@ export interface OipInferCall {
   timeoutMs: number;
   /** Send numeric inputs as raw little-endian bytes (gRPC `raw_input_contents`) instead of typed contents. */
   raw?: boolean;
+  /**
+   * The caller's cancellation: aborting it cancels the request at once (gRPC call cancelled, fetch aborted) and
+   * the call rejects with `signal.reason` itself. An already aborted signal rejects without any network I/O.
+   */
+  signal?: AbortSignal;
 }
 
+/**
+ * One Open Inference Protocol connection. Failures are {@link OipCallError}s whose messages name the server
+ * (`target`), the model and the status; a per-request deadline ends as `TIMEOUT`, and a caller's abort rejects
+ * with the signal's reason unchanged.
+ */
 export interface OipTransport {
   readonly protocol: 'grpc' | 'rest';
   /** host:port or base URL, for error messages. */

@@ -8,7 +8,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ModelFormatError } from '../errors.js';
-import type { ImagePredictor, Matrix, OutputSpace, Predictor } from '../predictor.js';
+import type { ImagePredictor, Matrix, OutputSpace, PredictOptions, Predictor } from '../predictor.js';
+import { throwIfAborted } from '../cancellation.js';
 import { checkMaxBatch, checkRows, runBatched } from './batching.js';
 import { attributeStrings, decodeOnnxModel, type OnnxNode } from '../onnx/model.js';
 import { addOnnxGraphOutputs } from '../onnx/surgery.js';
@@ -288,9 +289,13 @@ export async function onnxPredictor(
   const chunk = p.fixedBatch ?? maxBatch;
   const perSample = p.sampleDims.reduce((a, b) => a * b, 1);
   let closed = false;
-  const run = (values: ArrayLike<number>, n: number): Promise<Matrix> => {
+  /** Runs `n` samples in chunks; `signal` is checked between chunks (a session run that started completes). */
+  const run = (values: ArrayLike<number>, n: number, signal: AbortSignal | undefined): Promise<Matrix> => {
     if (closed) return Promise.reject(new ModelFormatError('RUNTIME', 'ONNX predictor was closed'));
-    return runBatched(n, chunk, p.cols, (start, count) => runChunk(p, values, start, count, perSample));
+    return runBatched(n, chunk, p.cols, (start, count) => runChunk(p, values, start, count, perSample), {
+      signal,
+      what: `ONNX output "${p.outputName}"`,
+    });
   };
   const close = async () => {
     if (closed) return;
@@ -310,9 +315,10 @@ export async function onnxPredictor(
       layout,
       outputNames: p.outputNames,
       outputSpace: p.outputSpace,
-      async predict(pixels: Float32Array, n: number) {
+      async predict(pixels: Float32Array, n: number, options?: PredictOptions) {
+        throwIfAborted(options?.signal);
         checkRows(pixels, n, perSample, 'ONNX image predictor');
-        return run(pixels, n);
+        return run(pixels, n, options?.signal);
       },
       close,
     };
@@ -323,9 +329,10 @@ export async function onnxPredictor(
     nFeatures: perSample,
     outputNames: p.outputNames,
     outputSpace: p.outputSpace,
-    async predict(rows: Float64Array, n: number) {
+    async predict(rows: Float64Array, n: number, options?: PredictOptions) {
+      throwIfAborted(options?.signal);
       checkRows(rows, n, perSample, 'ONNX predictor');
-      return run(rows, n);
+      return run(rows, n, options?.signal);
     },
     close,
   };

@@ -2,12 +2,20 @@
  * Predictors over a remote model server speaking the Open Inference Protocol (KServe V2, Triton, Seldon MLServer)
  * via gRPC (`inference.GRPCInferenceService/ModelInfer`) or REST (`POST /v2/models/{name}/infer`).
  *
- * Every call has a deadline (`timeoutMs`), big batches are split into requests of `maxBatch` rows, and only
+ * Every request has a deadline (`timeoutMs`), big batches are split into requests of `maxBatch` rows, and only
  * UNAVAILABLE failures (gRPC UNAVAILABLE, HTTP 502/503, refused or reset connections) are retried, with
- * exponential backoff. Errors are {@link ModelFormatError}s naming the server, the model and the status.
+ * exponential backoff. Errors are {@link ModelFormatError}s whose messages name the server, the model and the
+ * status:
+ *  - a request past its deadline: `TIMEOUT` (gRPC DEADLINE_EXCEEDED, fetch timeout, HTTP 408/504), not retried;
+ *  - a server that stays down or unavailable (refused connection, gRPC UNAVAILABLE, HTTP 502/503) after the
+ *    retries: `RUNTIME`, the message ending `(gave up after N attempts)` (N = retries + 1);
+ *  - a request the server rejects (gRPC INVALID_ARGUMENT, HTTP 400/422): `INVALID_INPUT`; anything else `RUNTIME`.
+ * `predict(..., { signal })` cancels a call: the in-flight request is cancelled, no retry or further batch
+ * starts, a retry backoff is cut short, and the promise rejects with `signal.reason` itself (not wrapped).
  */
 import { ModelFormatError } from '../errors.js';
-import type { Matrix, OutputSpace, Predictor, TextPredictor } from '../predictor.js';
+import type { Matrix, OutputSpace, PredictOptions, Predictor, TextPredictor } from '../predictor.js';
+import { sleep, throwIfAborted } from '../cancellation.js';
 import { checkMaxBatch, checkRows, runBatched } from './batching.js';
 import { grpcTransport } from './oip-grpc.js';
 import { restTransport } from './oip-rest.js';
@@ -35,7 +43,10 @@ export interface RemotePredictorOptions {
   outputNames?: readonly string[];
   /** What the outputs mean (default `raw`). */
   outputSpace?: OutputSpace;
-  /** Deadline of each request in milliseconds (default 30000). */
+  /**
+   * Deadline of each request in milliseconds (default 30000); a request past it fails with `TIMEOUT`. For a
+   * per-call deadline or cancellation, pass `predict(..., { signal })`.
+   */
   timeoutMs?: number;
   /** Largest number of rows per request (default 1024). */
   maxBatch?: number;
@@ -101,15 +112,42 @@ async function openTransport(opts: RemotePredictorOptions | RemoteTextPredictorO
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `protocol model "name" at host`, for error messages. */
+function describe(c: Common): string {
+  return `${c.transport.protocol} model "${c.model}" at ${c.transport.target}`;
+}
 
-async function withRetries<T>(c: Common, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn`, retrying UNAVAILABLE failures with exponential backoff. With a `signal`: no attempt starts once it
+ * has aborted, the backoff sleep is cut short, and the call rejects with `signal.reason` itself.
+ */
+/** One ModelInfer call of `input` (with retries), under the caller's signal. */
+function inferOne(c: Common, input: OipInput, signal: AbortSignal | undefined, raw?: boolean): Promise<OipOutput[]> {
+  return withRetries(
+    c,
+    () =>
+      c.transport.infer({
+        model: c.model,
+        version: c.version,
+        inputs: [input],
+        outputs: c.outputName ? [c.outputName] : undefined,
+        timeoutMs: c.timeoutMs,
+        ...(raw !== undefined ? { raw } : {}),
+        signal,
+      }),
+    signal,
+  );
+}
+
+async function withRetries<T>(c: Common, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    throwIfAborted(signal);
     try {
       return await fn();
     } catch (err) {
+      throwIfAborted(signal);
       if (err instanceof OipCallError && err.unavailable && attempt < c.retries) {
-        await sleep(c.retryDelayMs * 2 ** attempt);
+        await sleep(c.retryDelayMs * 2 ** attempt, signal);
         continue;
       }
       if (err instanceof OipCallError && err.unavailable && c.retries > 0) {
@@ -122,7 +160,7 @@ async function withRetries<T>(c: Common, fn: () => Promise<T>): Promise<T> {
 
 /** Picks the output to read and checks it holds `count` rows; returns row-major values and the width. */
 function pickOutput(c: Common, outputs: OipOutput[], count: number): { data: Float64Array; cols: number } {
-  const where = `${c.transport.protocol} model "${c.model}" at ${c.transport.target}`;
+  const where = describe(c);
   const out = c.outputName === undefined ? outputs[0] : outputs.find((o) => o.name === c.outputName);
   if (!out) {
     throw new ModelFormatError(
@@ -147,10 +185,17 @@ async function metadataOf(c: Common): Promise<OipModelMetadata | undefined> {
   }
 }
 
-function namesFor(opts: { outputNames?: readonly string[] }, outName: string, cols: number): string[] {
+/** Throws when `predict` is called after `close()`. */
+function checkOpen(c: Common, closed: boolean): void {
+  if (closed) {
+    throw new ModelFormatError('RUNTIME', `the predictor for ${describe(c)} was closed; open a new one to predict again`);
+  }
+}
+
+function namesFor(c: Common, opts: { outputNames?: readonly string[] }, outName: string, cols: number): string[] {
   if (opts.outputNames) {
     if (opts.outputNames.length !== cols) {
-      throw new ModelFormatError('INVALID_INPUT', `outputNames has ${opts.outputNames.length} names but the model returns ${cols} columns`);
+      throw new ModelFormatError('INVALID_INPUT', `outputNames has ${opts.outputNames.length} names but ${describe(c)} returns ${cols} columns`);
     }
     return [...opts.outputNames];
   }
@@ -160,6 +205,11 @@ function namesFor(opts: { outputNames?: readonly string[] }, outName: string, co
 /**
  * A tabular {@link Predictor} over a remote Open Inference Protocol model. Reads the model metadata (when the
  * server offers it) for input name, datatype and feature count, then learns the output width from one call.
+ *
+ * `predict(rows, n, { signal })` cancels on abort and rejects with `signal.reason`; errors are
+ * {@link ModelFormatError}s naming the server and model: `TIMEOUT` when a request passes `timeoutMs`, `RUNTIME`
+ * when the server stays down or unavailable after `retries` (message ends `(gave up after N attempts)`),
+ * `INVALID_INPUT` when it rejects the request (see the module comment).
  */
 export async function remotePredictor(opts: RemotePredictorOptions): Promise<Predictor> {
   const c = await openTransport(opts);
@@ -171,7 +221,7 @@ export async function remotePredictor(opts: RemotePredictorOptions): Promise<Pre
     const datatype: OipNumericDatatype =
       opts.datatype ?? (inMeta && isNumericDatatype(inMeta.datatype) ? inMeta.datatype : 'FP32');
     if (!isNumericDatatype(datatype)) {
-      throw new ModelFormatError('INVALID_INPUT', `datatype ${String(datatype)} cannot carry tabular rows`);
+      throw new ModelFormatError('INVALID_INPUT', `${describe(c)}: datatype ${String(datatype)} cannot carry tabular rows; use FP32, FP64 or an integer type`);
     }
     const last = inMeta?.shape[inMeta.shape.length - 1];
     const nFeatures = opts.nFeatures ?? (inMeta && inMeta.shape.length >= 2 && last! > 0 ? last : undefined);
@@ -181,45 +231,32 @@ export async function remotePredictor(opts: RemotePredictorOptions): Promise<Pre
         `cannot tell how many features model "${c.model}" at ${c.transport.target} takes (metadata: ${inMeta ? `[${inMeta.shape.join(', ')}]` : 'none'}); pass nFeatures`,
       );
     }
-    const runChunk = (rows: ArrayLike<number>, start: number, count: number) => {
+    const runChunk = (rows: ArrayLike<number>, start: number, count: number, signal: AbortSignal | undefined) => {
       const values = rows instanceof Float64Array ? rows.subarray(start * nFeatures, (start + count) * nFeatures) : Array.prototype.slice.call(rows, start * nFeatures, (start + count) * nFeatures);
       const input: OipInput = { name: inputName, datatype, shape: [count, nFeatures], values };
-      return withRetries(c, () =>
-        c.transport.infer({
-          model: c.model,
-          version: c.version,
-          inputs: [input],
-          outputs: c.outputName ? [c.outputName] : undefined,
-          timeoutMs: c.timeoutMs,
-          raw: opts.raw,
-        }),
-      ).then((outs) => pickOutput(c, outs, count));
+      return inferOne(c, input, signal, opts.raw).then((outs) => pickOutput(c, outs, count));
     };
     // Learn the output width (and the output name) from one all-zero row.
-    const probeOuts = await withRetries(c, () =>
-      c.transport.infer({
-        model: c.model,
-        version: c.version,
-        inputs: [{ name: inputName, datatype, shape: [1, nFeatures], values: new Float64Array(nFeatures) }],
-        outputs: c.outputName ? [c.outputName] : undefined,
-        timeoutMs: c.timeoutMs,
-        raw: opts.raw,
-      }),
-    );
+    const probeOuts = await inferOne(c, { name: inputName, datatype, shape: [1, nFeatures], values: new Float64Array(nFeatures) }, undefined, opts.raw);
     const probe = pickOutput(c, probeOuts, 1);
     const outName = c.outputName ?? probeOuts[0]!.name;
-    const outputNames = namesFor(opts, outName, probe.cols);
+    const outputNames = namesFor(c, opts, outName, probe.cols);
     let closed = false;
     return {
       kind: 'tabular',
       nFeatures,
       outputNames,
       outputSpace: opts.outputSpace ?? 'raw',
-      async predict(rows: Float64Array, n: number): Promise<Matrix> {
-        if (closed) throw new ModelFormatError('RUNTIME', `remote predictor for "${c.model}" was closed`);
-        checkRows(rows, n, nFeatures, `remote model "${c.model}"`);
-        checkIntegers(rows, datatype);
-        return runBatched(n, c.maxBatch, probe.cols, (start, count) => runChunk(rows, start, count));
+      async predict(rows: Float64Array, n: number, options?: PredictOptions): Promise<Matrix> {
+        const signal = options?.signal;
+        throwIfAborted(signal);
+        checkOpen(c, closed);
+        checkRows(rows, n, nFeatures, describe(c));
+        checkIntegers(rows, datatype, describe(c));
+        return runBatched(n, c.maxBatch, probe.cols, (start, count) => runChunk(rows, start, count, signal), {
+          signal,
+          what: describe(c),
+        });
       },
       async close() {
         closed = true;
@@ -232,41 +269,42 @@ export async function remotePredictor(opts: RemotePredictorOptions): Promise<Pre
   }
 }
 
-/** A {@link TextPredictor} over a remote model that takes a BYTES tensor of UTF-8 strings. */
+/**
+ * A {@link TextPredictor} over a remote model that takes a BYTES tensor of UTF-8 strings. Cancellation, retries
+ * and error codes as for {@link remotePredictor}.
+ */
 export async function remoteTextPredictor(opts: RemoteTextPredictorOptions): Promise<TextPredictor> {
   const c = await openTransport(opts);
   try {
     const meta = opts.inputName === undefined ? await metadataOf(c) : undefined;
     const inputName = opts.inputName ?? meta?.inputs[0]?.name ?? 'input-0';
-    const call = (texts: readonly string[], start: number, count: number) => {
+    const call = (texts: readonly string[], start: number, count: number, signal?: AbortSignal) => {
       const slice = texts.slice(start, start + count);
       const input: OipInput = { name: inputName, datatype: 'BYTES', shape: opts.column ? [count, 1] : [count], values: slice };
-      return withRetries(c, () =>
-        c.transport.infer({
-          model: c.model,
-          version: c.version,
-          inputs: [input],
-          outputs: c.outputName ? [c.outputName] : undefined,
-          timeoutMs: c.timeoutMs,
-        }),
-      );
+      return inferOne(c, input, signal);
     };
     const probeOuts = await call([''], 0, 1);
     const probe = pickOutput(c, probeOuts, 1);
     const outName = c.outputName ?? probeOuts[0]!.name;
-    const outputNames = namesFor(opts, outName, probe.cols);
+    const outputNames = namesFor(c, opts, outName, probe.cols);
     let closed = false;
     return {
       kind: 'text',
       outputNames,
       outputSpace: opts.outputSpace ?? 'raw',
-      async predict(texts: readonly string[]): Promise<Matrix> {
-        if (closed) throw new ModelFormatError('RUNTIME', `remote predictor for "${c.model}" was closed`);
+      async predict(texts: readonly string[], options?: PredictOptions): Promise<Matrix> {
+        const signal = options?.signal;
+        throwIfAborted(signal);
+        checkOpen(c, closed);
         if (!Array.isArray(texts) || texts.some((s) => typeof s !== 'string')) {
-          throw new ModelFormatError('INVALID_INPUT', 'texts must be an array of strings');
+          throw new ModelFormatError('INVALID_INPUT', `${describe(c)}: texts must be an array of strings`);
         }
-        return runBatched(texts.length, c.maxBatch, probe.cols, async (start, count) =>
-          pickOutput(c, await call(texts, start, count), count),
+        return runBatched(
+          texts.length,
+          c.maxBatch,
+          probe.cols,
+          async (start, count) => pickOutput(c, await call(texts, start, count, signal), count),
+          { signal, what: describe(c) },
         );
       },
       async close() {

@@ -3,7 +3,8 @@
  * (model.json + weight shards). TF.js is loaded at the first call through {@link loadTf}.
  */
 import { ModelFormatError } from '../errors.js';
-import type { ImagePredictor, Matrix, OutputSpace, Predictor } from '../predictor.js';
+import type { ImagePredictor, Matrix, OutputSpace, PredictOptions, Predictor } from '../predictor.js';
+import { throwIfAborted } from '../cancellation.js';
 import { checkMaxBatch, checkRows, runBatched } from './batching.js';
 import { loadTf, type Tf } from './tf-loader.js';
 import { readTfjsArtifacts, resolveModelJson } from './tfjs-file-io.js';
@@ -135,9 +136,13 @@ export async function tfjsPredictor(src: string, opts: TfjsPredictorOptions = {}
     } else outputNames = cols === 1 ? [outName] : Array.from({ length: cols }, (_, i) => `output_${i}`);
 
     let closed = false;
-    const predictAll = (values: ArrayLike<number>, n: number): Promise<Matrix> => {
+    /** Runs `n` samples in chunks; `signal` is checked between chunks (a model call that started completes). */
+    const predictAll = (values: ArrayLike<number>, n: number, signal: AbortSignal | undefined): Promise<Matrix> => {
       if (closed) return Promise.reject(new ModelFormatError('RUNTIME', 'TF.js predictor was closed'));
-      return runBatched(n, fixedBatch ?? maxBatch, cols, (start, count) => run(values, start, count));
+      return runBatched(n, fixedBatch ?? maxBatch, cols, (start, count) => run(values, start, count), {
+        signal,
+        what: `TF.js model ${src}`,
+      });
     };
     const close = async () => {
       if (closed) return;
@@ -152,9 +157,10 @@ export async function tfjsPredictor(src: string, opts: TfjsPredictorOptions = {}
         layout,
         outputNames,
         outputSpace: opts.outputSpace ?? 'raw',
-        async predict(pixels: Float32Array, n: number) {
+        async predict(pixels: Float32Array, n: number, options?: PredictOptions) {
+          throwIfAborted(options?.signal);
           checkRows(pixels, n, perSample, 'TF.js image predictor');
-          return predictAll(pixels, n);
+          return predictAll(pixels, n, options?.signal);
         },
         close,
       };
@@ -165,9 +171,10 @@ export async function tfjsPredictor(src: string, opts: TfjsPredictorOptions = {}
       nFeatures: perSample,
       outputNames,
       outputSpace: opts.outputSpace ?? 'regression',
-      async predict(rows: Float64Array, n: number) {
+      async predict(rows: Float64Array, n: number, options?: PredictOptions) {
+        throwIfAborted(options?.signal);
         checkRows(rows, n, perSample, 'TF.js predictor');
-        return predictAll(rows, n);
+        return predictAll(rows, n, options?.signal);
       },
       close,
     };

@@ -6,7 +6,10 @@
  *  - "slow": answers after `slowMs`;
  *  - "flaky": UNAVAILABLE (gRPC) / HTTP 503 (REST) for the first `flakyFailures` calls, then "linear";
  *  - "bad": rejects every request as invalid;
- *  - "text": BYTES input; output [n, 2] = (length, number of spaces).
+ *  - "text": BYTES input; output [n, 2] = (length, number of spaces);
+ *  - "hang": the same as "linear" while `stats.hang` is false; once it is true, infer requests are never
+ *    answered (until the server closes), and `stats.cancelled` counts those the client cancels (gRPC call
+ *    cancelled, HTTP connection closed before the answer).
  */
 import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server as HttpServer } from 'node:http';
@@ -39,10 +42,12 @@ export interface ServerStats {
   flakyFailures: number;
   lastRaw: boolean;
   lastDatatype: string;
+  hang: boolean;
+  cancelled: number;
 }
 
 function newStats(): ServerStats {
-  return { calls: {}, batchSizes: [], slowMs: 300, flakyFailures: 2, lastRaw: false, lastDatatype: '' };
+  return { calls: {}, batchSizes: [], slowMs: 300, flakyFailures: 2, lastRaw: false, lastDatatype: '', hang: false, cancelled: 0 };
 }
 
 function readInput(req: inference.ModelInferRequest): { x: Float64Array; n: number; datatype: string } {
@@ -76,6 +81,8 @@ function readInput(req: inference.ModelInferRequest): { x: Float64Array; n: numb
 export async function startGrpcServer(): Promise<{ url: string; stats: ServerStats; close: () => Promise<void> }> {
   const stats = newStats();
   const server = new grpc.Server();
+  /** Answers of hung "hang" calls, sent (as UNAVAILABLE) when the server closes. */
+  const hung: (() => void)[] = [];
   const impl: inference.GRPCInferenceServiceServer = {
     serverLive: (_c, cb) => cb(null, { live: true }),
     serverReady: (_c, cb) => cb(null, { ready: true }),
@@ -102,6 +109,11 @@ export async function startGrpcServer(): Promise<{ url: string; stats: ServerSta
       if (model === 'missing') return cb({ code: grpc.status.NOT_FOUND, details: 'model missing not found' });
       if (model === 'flaky' && stats.calls[model]! <= stats.flakyFailures) {
         return cb({ code: grpc.status.UNAVAILABLE, details: 'warming up' });
+      }
+      if (model === 'hang' && stats.hang) {
+        call.on('cancelled', () => stats.cancelled++);
+        hung.push(() => cb({ code: grpc.status.UNAVAILABLE, details: 'shutting down' }));
+        return;
       }
       if (model === 'text') {
         const t = req.inputs[0]!;
@@ -149,7 +161,10 @@ export async function startGrpcServer(): Promise<{ url: string; stats: ServerSta
   return {
     url: `127.0.0.1:${port}`,
     stats,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    close: () => {
+      for (const answer of hung.splice(0)) answer();
+      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
   };
 }
 
@@ -175,6 +190,12 @@ export async function startRestServer(): Promise<{ url: string; stats: ServerSta
       stats.calls[model] = (stats.calls[model] ?? 0) + 1;
       if (model === 'bad') return send(400, { error: 'input x has the wrong shape' });
       if (model === 'flaky' && stats.calls[model]! <= stats.flakyFailures) return send(503, { error: 'warming up' });
+      if (model === 'hang' && stats.hang) {
+        res.on('close', () => {
+          if (!res.writableEnded) stats.cancelled++;
+        });
+        return; // never answered; closeAllConnections() ends it when the server closes
+      }
       let body: { inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[] };
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
