@@ -6,7 +6,7 @@ import t from 'tap';
 import { CAM_METHODS, computeCams, GradCamError, loadCamModel, type CamModel } from '../src/index.js';
 import { decodeOnnxTensor, tensorToFloat32Array } from '@genome/model-format';
 import { fixture, readFixture } from '../../../tools/fixtures.js';
-import { buildModel } from './onnx-build.js';
+import { buildModel } from '../../../tools/onnx-build.js';
 import { camReference, relErr } from './helpers.js';
 
 const ref = camReference('tiny-resnet');
@@ -165,4 +165,24 @@ t.test('tiny-resnet from an early layer: 3x3 convs, a skip connection and comput
   const b = await computeCams(model, two, 2, { method: 'gradcam', targets: ref.target_class });
   const s = await computeCams(model, two.subarray(x1.length), 1, { method: 'gradcam', targets: ref.target_class });
   t.ok(relErr(b.results[1]!.weights!, s.results[0]!.weights!) < 1e-5, 'batched skip-connection externals are per image');
+});
+
+t.test('a signal stops a run between model calls, with its own reason', async (t) => {
+  const model = await loadCamModel(fixture('oracles', 'cams', 'tiny-resnet', 'model.onnx'), { target: ref.target_tensor });
+  t.teardown(() => model.dispose());
+  const reason = new Error('caller gone');
+  const pre = new AbortController();
+  pre.abort(reason);
+  await t.rejects(computeCams(model, x1, 1, { method: 'gradcam', signal: pre.signal }), reason, 'a pre-aborted signal: no model call');
+  // Score-CAM runs one batch of masked inputs per 16 channels: abort after the first model call.
+  const ctl = new AbortController();
+  let calls = 0;
+  const counting = Object.create(model, {
+    forward: { value: async (input: Float32Array, n: number) => { calls++; if (calls === 1) ctl.abort(reason); return model.forward(input, n); } },
+  }) as CamModel;
+  await t.rejects(computeCams(counting, x1, 1, { method: 'scorecam', signal: ctl.signal, batchSize: 1 }), reason, 'Score-CAM stops at the next batch');
+  t.equal(calls, 1, 'no model call after the abort');
+  const plain = await computeCams(model, x1, 1, { method: 'gradcam' });
+  const withSignal = await computeCams(model, x1, 1, { method: 'gradcam', signal: new AbortController().signal });
+  t.same(Array.from(withSignal.results[0]!.cam), Array.from(plain.results[0]!.cam), 'an unaborted signal changes nothing');
 });

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { computeCams, loadCamModel, TYPED_HEAD_OPS, type CamModel, type OnnxCamModel, type ResolvedTarget } from '../src/index.js';
 import { fixture } from '../../../tools/fixtures.js';
-import { buildModel, type InitializerSpec } from './onnx-build.js';
+import { buildModel, type InitializerSpec } from '../../../tools/onnx-build.js';
 import { camReference, relErr } from './helpers.js';
 
 /** float32-aware bound: both engines see the same float32 activations; TF.js accumulates in float32, we in float64. */

@@ -2,26 +2,52 @@
  * Batched, timed, validated calls into Genome predictors. Every explainer funnels its model queries through
  * a {@link ModelCounter} so sample counts, call counts and model time end up in the explanation.
  */
-import type { Matrix } from '@genome/model-format';
+import { isAbortSignal, Pacer, type Matrix, type PredictOptions } from '@genome/model-format';
 import { LimeError } from './errors.js';
 
-export class ModelCounter {
+/** The options object every model call receives: `{ signal }` with a signal, else undefined. */
+export type CallOptions = PredictOptions | undefined;
+
+/** Checks the `signal` explain option: undefined or an AbortSignal. */
+export function checkSignal(v: unknown): AbortSignal | undefined {
+  if (v === undefined) return undefined;
+  if (!isAbortSignal(v)) {
+    throw new LimeError('INVALID_INPUT', `signal must be an AbortSignal (e.g. AbortController.signal or AbortSignal.timeout(ms)), got ${String(v)}.`);
+  }
+  return v;
+}
+
+/**
+ * Counts, times and checks the model calls of one explanation, and cancels it (model-format's {@link Pacer}): with a
+ * `signal`, it is checked before every call (after yielding to the event loop when the explanation has computed
+ * for a while without a break, so timers and cancellations can fire even with an in-process model), passed to the
+ * call as `{ signal }` and raced against it; an abort rejects with `signal.reason` itself, never a LimeError.
+ */
+export class ModelCounter extends Pacer {
   calls = 0;
   samples = 0;
   ms = 0;
 
-  /** Runs one model call, validating that it returns `rows x cols` finite numbers. */
-  async run(rows: number, cols: number, what: string, call: () => Promise<Matrix>): Promise<Matrix> {
+  /**
+   * Runs one model call, validating that it returns `rows x cols` finite numbers. A call that throws is a
+   * RUNTIME error (its message says when the predictor reported a TIMEOUT), a malformed result MODEL_OUTPUT.
+   */
+  async run(rows: number, cols: number, what: string, call: (options: CallOptions) => Promise<Matrix>): Promise<Matrix> {
+    await this.pause();
     const t0 = performance.now();
     let out: Matrix;
     try {
-      out = await call();
+      out = await this.race(call(this.predictOptions));
     } catch (e) {
+      this.check();
       if (e instanceof LimeError) throw e;
-      throw new LimeError('RUNTIME', `The ${what} model call failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      const message = (e as Error | undefined)?.message ?? String(e);
+      const timedOut = (e as { code?: unknown } | undefined)?.code === 'TIMEOUT';
+      throw new LimeError('RUNTIME', timedOut ? `The ${what} model call timed out: ${message}` : `The ${what} model call failed: ${message}`, { cause: e });
     } finally {
       this.ms += performance.now() - t0;
     }
+    this.check();
     this.calls++;
     this.samples += rows;
     checkMatrix(out, rows, cols, what);

@@ -41,11 +41,19 @@ export function weightedColumnMeans(X: Float64Array, n: number, d: number, w: Fl
   return mean;
 }
 
-/** Weighted centred Gram matrix of `X` (label independent). */
-export function weightedGram(X: Float64Array, n: number, d: number, w: Float64Array, xMean: Float64Array): Float64Array {
+/** Multiply-adds of the Gram matrix done between two pauses (a few milliseconds). */
+const GRAM_STEP = 4_000_000;
+
+/**
+ * Weighted centred Gram matrix of `X` (label independent). With `pause`, it is awaited every few million
+ * multiply-adds (the sums accumulate in the same order, so the result is the same).
+ */
+export async function weightedGram(X: Float64Array, n: number, d: number, w: Float64Array, xMean: Float64Array, pause?: () => Promise<void>): Promise<Float64Array> {
   const G = new Float64Array(d * d);
   const xc = new Float64Array(d);
+  const rowsPerStep = Math.max(1, Math.floor(GRAM_STEP / Math.max(1, (d * (d + 1)) / 2)));
   for (let i = 0; i < n; i++) {
+    if (pause && i > 0 && i % rowsPerStep === 0) await pause();
     const wi = w[i]!;
     if (wi === 0) continue;
     const off = i * d;

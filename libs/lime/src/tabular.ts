@@ -8,7 +8,7 @@
 import { EXPLANATION_SCHEMA, type Explanation, type Predictor } from '@genome/model-format';
 import { binNames, binOf, binStats, computeBins, fmt2, type BinStats, type DiscretizerKind, undiscretizeValue } from './discretizer.js';
 import { LimeError } from './errors.js';
-import { ModelCounter, checkInt, checkPositive, distancesToFirst, resolveLabels, type DistanceMetric } from './model-calls.js';
+import { ModelCounter, checkInt, checkSignal, checkPositive, distancesToFirst, resolveLabels, type DistanceMetric } from './model-calls.js';
 import { Rng } from './random.js';
 import { FEATURE_SELECTIONS, explainLabel, exponentialKernel, weightedColumnMeans, weightedGram, type FeatureSelection, type LocalExplanation } from './surrogate.js';
 
@@ -72,6 +72,12 @@ export interface LimeTabularExplainOptions {
   readonly batchSize?: number;
   /** Overrides the explainer's seed for this call. */
   readonly seed?: number;
+  /**
+   * Stops the explanation when it aborts (a caller's deadline, `AbortSignal.timeout(ms)`, a cancelled request):
+   * checked before every model call between explained rows and between batches, passed to the predictor as its last argument
+   * (`{ signal }`); `explain` then rejects with `signal.reason` itself.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** One row's LIME result for one output. */
@@ -132,6 +138,8 @@ export class LimeTabularExplainer {
   /** Explains one row (or several rows) of `predictor`; returns the shared Explanation JSON. */
   async explain(predictor: Predictor, rows: ArrayLike<number> | readonly ArrayLike<number>[], options: LimeTabularExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
+    const counter = new ModelCounter(checkSignal(options.signal));
+    counter.check();
     const d = this.nFeatures;
     if (!predictor || typeof predictor.predict !== 'function') throw new LimeError('INVALID_INPUT', 'predictor must be a Genome Predictor with a predict(rows, nRows) method.');
     if (predictor.nFeatures !== d) {
@@ -150,7 +158,6 @@ export class LimeTabularExplainer {
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
     const mode = this.mode ?? (predictor.outputSpace === 'regression' ? 'regression' : 'classification');
-    const counter = new ModelCounter();
 
     const perRow: { yss0: Float64Array; labels: number[]; fits: Map<number, LocalExplanation>; names: string[] }[] = [];
     const data = new Float64Array(numSamples * d);
@@ -159,23 +166,29 @@ export class LimeTabularExplainer {
     const w = new Float64Array(numSamples);
     const y = new Float64Array(numSamples);
     for (const row of list) {
-      this.sample(row, numSamples, rng, data, inverse);
+      await counter.pause();
+      await this.sample(row, numSamples, rng, data, inverse, () => counter.pause());
       const yss = new Float64Array(numSamples * nOut);
       for (let start = 0; start < numSamples; start += batchSize) {
         const m = Math.min(batchSize, numSamples - start);
-        const out = await counter.run(m, nOut, 'tabular', () => predictor.predict(inverse.slice(start * d, (start + m) * d), m));
+        const out = await counter.run(m, nOut, 'tabular', (o) => predictor.predict(inverse.slice(start * d, (start + m) * d), m, o));
         yss.set(out.data.subarray(0, m * nOut), start * nOut);
       }
+      // Each pass reads the whole sample matrix: pause between them.
+      await counter.pause();
       distancesToFirst(data, numSamples, d, metric, dist);
       exponentialKernel(dist, this.kernelWidth, w);
+      await counter.pause();
       const xMean = weightedColumnMeans(data, numSamples, d, w);
-      const gram = weightedGram(data, numSamples, d, w, xMean);
+      await counter.pause();
+      const gram = await weightedGram(data, numSamples, d, w, xMean, () => counter.pause());
       const yss0 = yss.slice(0, nOut);
       const labels = mode === 'regression' ? resolveLabels(yss0, nOut, options.labels ?? [0], undefined) : resolveLabels(yss0, nOut, options.labels, options.topLabels);
       perRow.push({ yss0, labels, fits: new Map(), names: this.describe(row) });
       const fitsFor = async (labelsToFit: readonly number[], target: Map<number, LocalExplanation>): Promise<void> => {
         for (const label of labelsToFit) {
           if (target.has(label)) continue;
+          await counter.pause();
           for (let i = 0; i < numSamples; i++) y[i] = yss[i * nOut + label]!;
           target.set(label, explainLabel(data, numSamples, d, w, xMean, gram, y, numFeatures, this.featureSelection));
         }
@@ -274,12 +287,14 @@ export class LimeTabularExplainer {
   }
 
   /** lime's `__data_inverse`: fills `data` (interpretable, already scaled) and `inverse` (model inputs). */
-  private sample(row: Float64Array, n: number, rng: Rng, data: Float64Array, inverse: Float64Array): void {
+  /** Fills the samples feature by feature, awaiting `pause` between features (the draws keep their order). */
+  private async sample(row: Float64Array, n: number, rng: Rng, data: Float64Array, inverse: Float64Array, pause: () => Promise<void>): Promise<void> {
     const s = this.trainingStats;
     const d = this.nFeatures;
     const isCat = new Uint8Array(d);
     for (const c of s.categoricalFeatures) isCat[c] = 1;
     for (let f = 0; f < d; f++) {
+      if (f > 0) await pause();
       const disc = this.discretize ? s.discretized[f] : null;
       const sampledFromFreq = this.discretize || isCat[f] === 1;
       if (sampledFromFreq) {

@@ -8,7 +8,7 @@
 import { EXPLANATION_SCHEMA, type Explanation, type TextPredictor } from '@genome/model-format';
 import { LimeError } from './errors.js';
 import { IndexedText, type SplitExpression } from './indexed-text.js';
-import { ModelCounter, checkInt, checkPositive, distancesToFirst, resolveLabels, type DistanceMetric } from './model-calls.js';
+import { ModelCounter, checkInt, checkSignal, checkPositive, distancesToFirst, resolveLabels, type DistanceMetric } from './model-calls.js';
 import { Rng } from './random.js';
 import { FEATURE_SELECTIONS, explainLabel, exponentialKernel, weightedColumnMeans, weightedGram, type FeatureSelection } from './surrogate.js';
 
@@ -41,6 +41,12 @@ export interface LimeTextExplainOptions {
   /** Texts per model call (default: all samples in one call). */
   readonly batchSize?: number;
   readonly seed?: number;
+  /**
+   * Stops the explanation when it aborts (a caller's deadline, `AbortSignal.timeout(ms)`, a cancelled request):
+   * checked before every model call and between batches, passed to the predictor as its last argument
+   * (`{ signal }`); `explain` then rejects with `signal.reason` itself.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export class LimeTextExplainer {
@@ -67,6 +73,8 @@ export class LimeTextExplainer {
 
   async explain(predictor: TextPredictor, text: string, options: LimeTextExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
+    const counter = new ModelCounter(checkSignal(options.signal));
+    counter.check();
     if (!predictor || typeof predictor.predict !== 'function') throw new LimeError('INVALID_INPUT', 'predictor must be a Genome TextPredictor with a predict(texts) method.');
     const doc = this.index(text);
     const K = doc.numFeatures;
@@ -92,6 +100,9 @@ export class LimeTextExplainer {
     const active = new Uint8Array(K);
     const removed = new Uint8Array(doc.pieces.length);
     for (let i = 1; i < numSamples; i++) {
+      // each sample is a new string of the text's length: offer a pause every few samples (it yields once ~10 ms
+      // have passed; the draws keep their order)
+      if (i % 32 === 0) await counter.pause();
       const size = 1 + rng.nextInt(K);
       rng.sampleWithoutReplacement(K, size, chosen, scratch);
       active.fill(1);
@@ -101,18 +112,22 @@ export class LimeTextExplainer {
       }
       texts[i] = doc.inverseRemoving(active, removed);
     }
-    const counter = new ModelCounter();
+    counter.check();
     const yss = new Float64Array(numSamples * nOut);
     for (let start = 0; start < numSamples; start += batchSize) {
       const m = Math.min(batchSize, numSamples - start);
-      const out = await counter.run(m, nOut, 'text', () => predictor.predict(texts.slice(start, start + m)));
+      const out = await counter.run(m, nOut, 'text', (o) => predictor.predict(texts.slice(start, start + m), o));
       yss.set(out.data.subarray(0, m * nOut), start * nOut);
     }
+    // Each pass reads the whole sample matrix: pause between them.
+    await counter.pause();
     const dist = distancesToFirst(data, numSamples, K, metric, new Float64Array(numSamples));
     if (metric === 'cosine') for (let i = 0; i < numSamples; i++) dist[i] *= 100;
     const w = exponentialKernel(dist, this.kernelWidth, new Float64Array(numSamples));
+    await counter.pause();
     const xMean = weightedColumnMeans(data, numSamples, K, w);
-    const gram = weightedGram(data, numSamples, K, w, xMean);
+    await counter.pause();
+    const gram = await weightedGram(data, numSamples, K, w, xMean, () => counter.pause());
     const yss0 = yss.slice(0, nOut);
     const labels = resolveLabels(yss0, nOut, options.labels, options.topLabels);
     const y = new Float64Array(numSamples);
@@ -121,7 +136,8 @@ export class LimeTextExplainer {
     const score: number[] = [];
     const localPrediction: number[] = [];
     const asList: { feature: number; word: string; weight: number }[][] = [];
-    labels.forEach((label, o) => {
+    for (const [o, label] of labels.entries()) {
+      await counter.pause();
       for (let i = 0; i < numSamples; i++) y[i] = yss[i * nOut + label]!;
       const fit = explainLabel(data, numSamples, K, w, xMean, gram, y, numFeatures, this.featureSelection);
       for (let k = 0; k < fit.features.length; k++) values[fit.features[k]!]![o] = fit.weights[k]!;
@@ -129,7 +145,7 @@ export class LimeTextExplainer {
       score.push(fit.score);
       localPrediction.push(fit.localPrediction);
       asList.push(Array.from(fit.features, (f, k) => ({ feature: f, word: doc.vocabulary[f]!, weight: fit.weights[k]! })));
-    });
+    }
     return {
       schema: EXPLANATION_SCHEMA,
       method: 'lime.text',

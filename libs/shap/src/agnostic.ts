@@ -3,6 +3,7 @@
  * options, the base value E[f(background)] and batched evaluation of the explained rows.
  */
 import type { Explanation, OutputSpace, Predictor } from '@genome/model-format';
+import type { Cancellation } from './abort.js';
 import { isBackground, makeBackground, type Background } from './background.js';
 import { CoalitionEvaluator, checkMaxBatch } from './coalitions.js';
 import { ShapError } from './errors.js';
@@ -21,6 +22,16 @@ export interface AgnosticOptions {
   allowNaN?: boolean;
   /** Weights of the background rows when `background` is plain rows (default uniform). */
   backgroundWeights?: ArrayLike<number>;
+}
+
+/** Per-call options every model-agnostic explainer's `explain` accepts. */
+export interface CancellableOptions {
+  /**
+   * Stops the explanation when it aborts (a caller's deadline, `AbortSignal.timeout(ms)`, a cancelled request):
+   * checked before every model call, between explained rows and between batches, and passed to the predictor as
+   * `predict(rows, nRows, { signal })`. `explain` then rejects with `signal.reason` itself.
+   */
+  signal?: AbortSignal;
 }
 
 /** What an agnostic explainer computed; {@link AgnosticBase.explanation} adds the rest. */
@@ -70,8 +81,8 @@ export class AgnosticBase {
     this.outputSpace = this.link === 'logit' ? 'raw' : predictor.outputSpace;
   }
 
-  newEvaluator(): CoalitionEvaluator {
-    return new CoalitionEvaluator(this.predictor, this.background, this.maxBatch);
+  newEvaluator(cancel?: Cancellation): CoalitionEvaluator {
+    return new CoalitionEvaluator(this.predictor, this.background, this.maxBatch, cancel);
   }
 
   /** Explained rows, checked against the model's feature count. */
@@ -88,9 +99,13 @@ export class AgnosticBase {
   /**
    * What every explanation starts from: a fresh evaluator, the linked base value and model outputs of the
    * checked `rows`, and zeroed `values` ([row][feature][output]) and `baseOut` ([row][output]) to fill.
+   * `cancel` (the explanation's signal) goes to every model call of the evaluator.
    */
-  async start(rows: DenseRows): Promise<{ ev: CoalitionEvaluator; base: Float64Array; fx: Float64Array; values: Float64Array; baseOut: Float64Array }> {
-    const ev = this.newEvaluator();
+  async start(
+    rows: DenseRows,
+    cancel?: Cancellation,
+  ): Promise<{ ev: CoalitionEvaluator; base: Float64Array; fx: Float64Array; values: Float64Array; baseOut: Float64Array }> {
+    const ev = this.newEvaluator(cancel);
     const base = this.linked(await this.rawBase(ev));
     const fx = this.linked(await this.predictRows(ev, rows));
     const values = new Float64Array(rows.rows * this.nFeatures * this.nOutputs);
@@ -98,7 +113,10 @@ export class AgnosticBase {
     return { ev, base, fx, values, baseOut };
   }
 
-  /** Model outputs for the explained rows, in batches of at most maxBatch rows, before the link. */
+  /**
+   * Model outputs for the explained rows, in batches of at most maxBatch rows, before the link. The evaluator's
+   * signal is checked before each batch (in `ev.predict`) and passed to the predictor.
+   */
   async predictRows(ev: CoalitionEvaluator, X: DenseRows): Promise<Float64Array> {
     const D = this.nOutputs;
     const F = this.nFeatures;

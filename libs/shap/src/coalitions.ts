@@ -4,6 +4,7 @@
  * as many masks as fit in `maxBatch` rows go to the model in one predict call; buffers are reused.
  */
 import type { Predictor } from '@genome/model-format';
+import { Cancellation } from './abort.js';
 import type { Background } from './background.js';
 import { ShapError } from './errors.js';
 import { checkModelOutput } from './rows.js';
@@ -32,6 +33,8 @@ export class CoalitionEvaluator {
     private readonly predictor: Predictor,
     private readonly bg: Background,
     maxBatch: number,
+    /** Cancellation of the explanation this evaluator serves (no signal: none). */
+    readonly cancel: Cancellation = new Cancellation(undefined),
   ) {
     this.nOutputs = predictor.outputNames.length;
     this.nFeatures = predictor.nFeatures;
@@ -39,16 +42,23 @@ export class CoalitionEvaluator {
     this.synth = new Float64Array(Math.min(this.masksPerCall, 1 << 20) * bg.rows * this.nFeatures);
   }
 
-  /** Calls the model on `n` rows and checks the result. */
+  /**
+   * Calls the model on `n` rows and checks the result. With a signal: checked before the call, passed to the
+   * predictor and raced against it; an abort rejects with `signal.reason`.
+   */
   async predict(rows: Float64Array, n: number): Promise<Float64Array> {
+    const cancel = this.cancel;
+    if (cancel.signal) await cancel.pause();
     const t0 = performance.now();
     let out;
     try {
-      out = await this.predictor.predict(rows, n);
+      out = await cancel.race(this.predictor.predict(rows, n, cancel.predictOptions));
     } catch (e) {
+      cancel.check();
       if (e instanceof ShapError) throw e;
-      throw new ShapError('MODEL_OUTPUT', `The model failed on a batch of ${n} rows: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      throw modelCallError(e, n);
     }
+    cancel.check();
     this.modelMs += performance.now() - t0;
     this.modelCalls++;
     this.rowsEvaluated += n;
@@ -114,6 +124,17 @@ export class CoalitionEvaluator {
       }
     }
   }
+}
+
+/** The RUNTIME error of a model call that threw or rejected; the predictor's error is the cause. */
+export function modelCallError(e: unknown, n: number): ShapError {
+  const message = (e as Error | undefined)?.message ?? String(e);
+  const timedOut = (e as { code?: unknown } | undefined)?.code === 'TIMEOUT';
+  return new ShapError(
+    'RUNTIME',
+    timedOut ? `The model call timed out on a batch of ${n} rows: ${message}` : `The model call failed on a batch of ${n} rows: ${message}`,
+    { cause: e },
+  );
 }
 
 /**

@@ -4,7 +4,8 @@
  * Shapley weights |S|!(M-|S|-1)!/M!. Cost grows as 2^M x background rows, hence the feature limit.
  */
 import type { Explanation, Predictor } from '@genome/model-format';
-import { AgnosticBase, type AgnosticOptions } from './agnostic.js';
+import { Cancellation, checkSignal } from './abort.js';
+import { AgnosticBase, type AgnosticOptions, type CancellableOptions } from './agnostic.js';
 import type { Background } from './background.js';
 import { varyingFeatures } from './coalitions.js';
 import { ShapError } from './errors.js';
@@ -19,6 +20,9 @@ export interface ExactOptions extends AgnosticOptions {
   /** Refuse models with more features than this (default 16, at most 24). */
   maxFeatures?: number;
 }
+
+/** Per-call options of {@link ExactExplainer.explain}. */
+export type ExactExplainOptions = CancellableOptions;
 
 export class ExactExplainer {
   private readonly base: AgnosticBase;
@@ -41,16 +45,19 @@ export class ExactExplainer {
     this.base = new AgnosticBase(predictor, background, options);
   }
 
-  async explain(X: RowsInput): Promise<Explanation> {
+  async explain(X: RowsInput, options: ExactExplainOptions = {}): Promise<Explanation> {
     const startMs = performance.now();
     const b = this.base;
+    const cancel = new Cancellation(checkSignal(options.signal));
+    cancel.check();
     const rows = b.rows(X);
     const F = b.nFeatures;
     const D = b.nOutputs;
-    const { ev, base, fx, values, baseOut } = await b.start(rows);
+    const { ev, base, fx, values, baseOut } = await b.start(rows, cancel);
     // Shapley weights per subset size for up to F players, recomputed per M below
     const weight = new Float64Array(F + 1);
     for (let r = 0; r < rows.rows; r++) {
+      if (cancel.signal) await cancel.pause();
       baseOut.set(base, r * D);
       const x = rows.data.subarray(r * F, r * F + F);
       const players = varyingFeatures(x, b.background, false);

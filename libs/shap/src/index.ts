@@ -3,9 +3,9 @@ export { Rng, DEFAULT_SEED } from '@genome/model-format';
 export type { RowsInput } from './rows.js';
 export type { Link } from './link.js';
 export { makeBackground, sampleBackground, kmeansBackground, type Background } from './background.js';
-export type { AgnosticOptions } from './agnostic.js';
+export type { AgnosticOptions, CancellableOptions } from './agnostic.js';
 export { KernelExplainer, type KernelExplainOptions, type L1Reg } from './kernel/explainer.js';
-export { ExactExplainer, type ExactOptions, EXACT_DEFAULT_MAX_FEATURES, EXACT_HARD_MAX_FEATURES } from './exact.js';
+export { ExactExplainer, type ExactOptions, type ExactExplainOptions, EXACT_DEFAULT_MAX_FEATURES, EXACT_HARD_MAX_FEATURES } from './exact.js';
 export { PermutationExplainer, type PermutationExplainOptions } from './permutation.js';
 export {
   LinearExplainer,

@@ -4,7 +4,8 @@
  * for models with at most pairwise interactions after one permutation, and always exactly additive.
  */
 import { DEFAULT_SEED, Rng, deriveSeed, type Explanation, type Predictor } from '@genome/model-format';
-import { AgnosticBase, type AgnosticOptions } from './agnostic.js';
+import { Cancellation, checkSignal } from './abort.js';
+import { AgnosticBase, type AgnosticOptions, type CancellableOptions } from './agnostic.js';
 import type { Background } from './background.js';
 import { varyingFeatures } from './coalitions.js';
 import { ShapError } from './errors.js';
@@ -12,7 +13,7 @@ import { applyLink } from './link.js';
 import { checkSeed } from './seed.js';
 import type { RowsInput } from './rows.js';
 
-export interface PermutationExplainOptions {
+export interface PermutationExplainOptions extends CancellableOptions {
   /** Model evaluations (coalitions) per row; each permutation costs 2M + 1 (default 500). */
   maxEvals?: number;
   /** Seed; row i uses a stream derived from (seed, i). */
@@ -29,15 +30,18 @@ export class PermutationExplainer {
   async explain(X: RowsInput, options: PermutationExplainOptions = {}): Promise<Explanation> {
     const startMs = performance.now();
     const b = this.base;
+    const cancel = new Cancellation(checkSignal(options.signal));
+    cancel.check();
     const maxEvals = options.maxEvals ?? 500;
     if (!Number.isInteger(maxEvals) || maxEvals < 1) throw new ShapError('INVALID_OPTION', `maxEvals must be a positive integer, got ${maxEvals}.`);
     const seed = checkSeed(options.seed ?? DEFAULT_SEED);
     const rows = b.rows(X);
     const F = b.nFeatures;
     const D = b.nOutputs;
-    const { ev, base, fx, values, baseOut } = await b.start(rows);
+    const { ev, base, fx, values, baseOut } = await b.start(rows, cancel);
     const perms: number[] = [];
     for (let r = 0; r < rows.rows; r++) {
+      if (cancel.signal) await cancel.pause();
       baseOut.set(base, r * D);
       const x = rows.data.subarray(r * F, r * F + F);
       const players = varyingFeatures(x, b.background, false);
@@ -60,19 +64,19 @@ export class PermutationExplainer {
       const nMasks = nPerm * per;
       const masks = new Uint8Array(nMasks * M);
       const orders = new Int32Array(nPerm * M);
+      // About a million mask bytes between pauses (the shuffles keep their order).
+      const permsPerPause = Math.max(1, Math.floor(1_000_000 / (per * M)));
       for (let k = 0; k < nPerm; k++) {
+        if (cancel.signal && k > 0 && k % permsPerPause === 0) await cancel.pause();
         rng.shuffle(order);
         orders.set(order, k * M);
         let o = k * per * M; // mask 0: nothing on
-        for (let i = 0; i < M; i++) {
-          masks.copyWithin(o + M, o, o + M);
+        // Each mask is the previous one with one player switched (a plain loop: copyWithin's call costs more than
+        // copying a few dozen bytes).
+        for (let i = 0; i < 2 * M; i++) {
+          for (let j = 0; j < M; j++) masks[o + M + j] = masks[o + j]!;
           o += M;
-          masks[o + order[i]!] = 1;
-        }
-        for (let i = 0; i < M; i++) {
-          masks.copyWithin(o + M, o, o + M);
-          o += M;
-          masks[o + order[i]!] = 0;
+          masks[o + order[i % M]!] = i < M ? 1 : 0;
         }
       }
       const v = new Float64Array(nMasks * D);

@@ -24,6 +24,11 @@ export interface CamOptions {
   plusPlusEps?: number;
   /** Output names for labels in results. */
   outputNames?: readonly string[];
+  /**
+   * Stops the run when it aborts (a caller's deadline, a cancelled request): checked before every model call
+   * (forward, gradient and each Score-CAM / Ablation-CAM batch); the run then rejects with `signal.reason` itself.
+   */
+  signal?: AbortSignal;
 }
 
 /** One explained (image, target) pair. Maps are row-major `height x width`. */
@@ -81,7 +86,9 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
   let outputsAll: Float32Array | undefined;
   let nOut = 0;
   const stats = { calls: 0, ms: 0, samples: 0 };
+  const signal = options.signal;
   const timed = async <T>(f: () => Promise<T>, samples: number): Promise<T> => {
+    if (signal?.aborted) throw signal.reason;
     const t0 = performance.now();
     try {
       return await f();

@@ -23,9 +23,17 @@ export interface AnchorSampler<E> {
   readonly nFeatures: number;
   /** Draws `n` samples for each request; implementations batch the model calls across requests. */
   sample(requests: readonly { readonly order: readonly number[]; readonly n: number }[]): Promise<AnchorSampleBatch<E>[]>;
-  /** Binary predicate matrix (n x nFeatures) of `n` unlabelled samples, used to estimate coverage. */
-  coverageSamples(n: number): Uint8Array;
+  /**
+   * Binary predicate matrix (n x nFeatures) of `n` unlabelled samples, used to estimate coverage; built in blocks
+   * with {@link pause} between them.
+   */
+  coverageSamples(n: number): Promise<Uint8Array>;
+  /** Lets the caller's event loop run (and a cancellation land) between steps of long synchronous work. */
+  pause(): Promise<void>;
 }
+
+/** Rows per block of synchronous sample generation between pauses. */
+export const SAMPLE_BLOCK = 2048;
 
 export interface BeamOptions {
   readonly delta: number;
@@ -160,13 +168,14 @@ export class AnchorBeam<E> {
   }
 
   /** alibi `propose_anchors`. */
-  private proposeAnchors(previousBest: number[][]): number[][] {
+  private async proposeAnchors(previousBest: number[][]): Promise<number[][]> {
     const F = this.F;
     const cov = this.coverageData;
     const nc = this.nCoverage;
     if (previousBest.length === 0) {
       const out: number[][] = [];
       for (let f = 0; f < F; f++) {
+        await this.sampler.pause();
         const t = this.tuple([f]);
         const k = key(t);
         const pres: number[] = [];
@@ -196,6 +205,8 @@ export class AnchorBeam<E> {
     for (let f = 0; f < F; f++) {
       for (const t of previousBest) {
         if (t.includes(f)) continue;
+        // Each candidate scans the coverage set and the samples of its parent: pause between candidates.
+        await this.sampler.pause();
         const nt = this.tuple([...t, f].sort((a, b) => a - b));
         const nk = key(nt);
         if (seen.has(nk)) continue;
@@ -294,7 +305,7 @@ export class AnchorBeam<E> {
   /** alibi `anchor_beam`. */
   async search(): Promise<BeamResult<E>> {
     const o = this.o;
-    this.coverageData = this.sampler.coverageSamples(o.coverageSamples);
+    this.coverageData = await this.sampler.coverageSamples(o.coverageSamples);
     this.nCoverage = o.coverageSamples;
     this.tOrder.set('', []);
     const empty = this.tuple([]);
@@ -321,7 +332,7 @@ export class AnchorBeam<E> {
     let bestAnchor: number[] = [];
     const maxSize = o.maxAnchorSize ?? this.F;
     while (currentSize <= maxSize) {
-      let anchors = this.proposeAnchors(bestOfSize[currentSize - 1]!);
+      let anchors = await this.proposeAnchors(bestOfSize[currentSize - 1]!);
       anchors = anchors.filter((a) => (this.tCoverage.get(key(a)) ?? 0) > bestCoverage);
       if (anchors.length === 0) break;
       const st = this.stats(anchors);

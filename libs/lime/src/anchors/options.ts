@@ -29,6 +29,12 @@ export interface AnchorExplainOptions {
   /** Hard cap on model-labelled samples (default 1,000,000): bounds the run time on adversarial models. */
   readonly maxSamples?: number;
   readonly seed?: number;
+  /**
+   * Stops the explanation when it aborts (a caller's deadline, `AbortSignal.timeout(ms)`, a cancelled request):
+   * checked before every model call (each round of bandit pulls is one batched call), passed to the predictor as its last argument
+   * (`{ signal }`); `explain` then rejects with `signal.reason` itself.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export function beamOptions(o: AnchorExplainOptions, stopOnFirstDefault: boolean): BeamOptions & { nCoveredEx: number } {

@@ -8,10 +8,10 @@
 import { EXPLANATION_SCHEMA, type Explanation, type Predictor } from '@genome/model-format';
 import { binNames, binOf, fmt2, percentile, uniqueSorted } from '../discretizer.js';
 import { LimeError } from '../errors.js';
-import { ModelCounter } from '../model-calls.js';
+import { ModelCounter, checkSignal } from '../model-calls.js';
 import { Rng } from '../random.js';
 import { alibiExplanation, precisionGains, type AlibiAnchorExplanation } from './alibi.js';
-import { AnchorBeam, type AnchorSampleBatch, type AnchorSampler } from './beam.js';
+import { AnchorBeam, SAMPLE_BLOCK, type AnchorSampleBatch, type AnchorSampler } from './beam.js';
 import { classLabels, labelName } from './labels.js';
 import { alibiParams, beamOptions, type AnchorExplainOptions } from './options.js';
 
@@ -186,6 +186,8 @@ export class AnchorTabular {
 
   async explain(predictor: Predictor, row: ArrayLike<number>, options: AnchorExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
+    const counter = new ModelCounter(checkSignal(options.signal));
+    counter.check();
     const d = this.nFeatures;
     if (!predictor || typeof predictor.predict !== 'function') throw new LimeError('INVALID_INPUT', 'predictor must be a Genome Predictor.');
     if (predictor.nFeatures !== d) throw new LimeError('INVALID_INPUT', `The predictor takes ${predictor.nFeatures} features but AnchorTabular was fitted on ${d} columns.`);
@@ -195,10 +197,9 @@ export class AnchorTabular {
     const opts = beamOptions(options, false);
     const seed = options.seed ?? this.seed;
     const rng = new Rng(seed);
-    const counter = new ModelCounter();
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
-    const first = await counter.run(1, nOut, 'tabular', () => predictor.predict(x.slice(), 1));
+    const first = await counter.run(1, nOut, 'tabular', (o) => predictor.predict(x.slice(), 1, o));
     const instanceLabel = classLabels(first, predictor.outputSpace, new Int32Array(1))[0]!;
     const preds = this.predicates(x);
     const sampler = new TabularAnchorSampler(this, preds, predictor, instanceLabel, opts.nCoveredEx, rng, counter);
@@ -395,12 +396,23 @@ class TabularAnchorSampler implements AnchorSampler<number[]> {
     }
   }
 
-  coverageSamples(m: number): Uint8Array {
-    const samples = new Float64Array(m * this.d);
-    this.perturb([], m, samples);
-    const out = new Uint8Array(m * this.preds.length);
-    this.binarize(samples, m, out);
+  async coverageSamples(m: number): Promise<Uint8Array> {
+    const d = this.d;
+    const P = this.preds.length;
+    const samples = new Float64Array(Math.min(m, SAMPLE_BLOCK) * d);
+    const out = new Uint8Array(m * P);
+    // Row by row the empty anchor draws one training row each, so blocks consume the generator as one pass would.
+    for (let start = 0; start < m; start += SAMPLE_BLOCK) {
+      if (start > 0) await this.counter.pause();
+      const k = Math.min(SAMPLE_BLOCK, m - start);
+      this.perturb([], k, samples);
+      this.binarize(samples, k, out.subarray(start * P, (start + k) * P));
+    }
     return out;
+  }
+
+  pause(): Promise<void> {
+    return this.counter.pause();
   }
 
   async sample(requests: readonly { order: readonly number[]; n: number }[]): Promise<AnchorSampleBatch<number[]>[]> {
@@ -411,15 +423,17 @@ class TabularAnchorSampler implements AnchorSampler<number[]> {
     const coverages: number[] = [];
     let off = 0;
     for (const r of requests) {
+      await this.counter.pause();
       coverages.push(this.perturb(r.order, r.n, all.subarray(off * d, (off + r.n) * d)));
       off += r.n;
     }
     const nOut = this.predictor.outputNames.length;
-    const out = await this.counter.run(total, nOut, 'tabular', () => this.predictor.predict(all, total));
+    const out = await this.counter.run(total, nOut, 'tabular', (o) => this.predictor.predict(all, total, o));
     const labels = classLabels(out, this.predictor.outputSpace, new Int32Array(total));
     const res: AnchorSampleBatch<number[]>[] = [];
     off = 0;
-    requests.forEach((r, k) => {
+    for (const [k, r] of requests.entries()) {
+      await this.counter.pause();
       const P = this.preds.length;
       const data = new Uint8Array(r.n * P);
       this.binarize(all.subarray(off * d, (off + r.n) * d), r.n, data);
@@ -434,7 +448,7 @@ class TabularAnchorSampler implements AnchorSampler<number[]> {
       }
       res.push({ data, labels: lab, coverage: coverages[k]!, coveredTrue, coveredFalse });
       off += r.n;
-    });
+    }
     return res;
   }
 }

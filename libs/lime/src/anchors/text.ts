@@ -7,10 +7,10 @@
  */
 import { EXPLANATION_SCHEMA, type Explanation, type TextPredictor } from '@genome/model-format';
 import { LimeError } from '../errors.js';
-import { ModelCounter } from '../model-calls.js';
+import { ModelCounter, checkSignal } from '../model-calls.js';
 import { Rng } from '../random.js';
 import { alibiExplanation, precisionGains } from './alibi.js';
-import { AnchorBeam, type AnchorSampleBatch, type AnchorSampler } from './beam.js';
+import { AnchorBeam, SAMPLE_BLOCK, type AnchorSampleBatch, type AnchorSampler } from './beam.js';
 import { classLabels, labelName } from './labels.js';
 import { alibiParams, beamOptions, type AnchorExplainOptions } from './options.js';
 
@@ -61,6 +61,8 @@ export class AnchorText {
 
   async explain(predictor: TextPredictor, text: string, options: AnchorExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
+    const counter = new ModelCounter(checkSignal(options.signal));
+    counter.check();
     if (typeof text !== 'string') throw new LimeError('INVALID_INPUT', `The text to explain must be a string, got ${typeof text}.`);
     if (!predictor || typeof predictor.predict !== 'function') throw new LimeError('INVALID_INPUT', 'predictor must be a Genome TextPredictor.');
     const tok = this.tokenize(text);
@@ -68,10 +70,9 @@ export class AnchorText {
     const opts = beamOptions(options, true);
     const seed = options.seed ?? this.seed;
     const rng = new Rng(seed);
-    const counter = new ModelCounter();
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
-    const first = await counter.run(1, nOut, 'text', () => predictor.predict([text]));
+    const first = await counter.run(1, nOut, 'text', (o) => predictor.predict([text], o));
     const instanceLabel = classLabels(first, predictor.outputSpace, new Int32Array(1))[0]!;
     const sampler = new TextAnchorSampler(tok, this.unknownToken, this.sampleProba, predictor, instanceLabel, opts.nCoveredEx, rng, counter);
     const res = await new AnchorBeam<string>(sampler, opts).search();
@@ -127,10 +128,20 @@ class TextAnchorSampler implements AnchorSampler<string> {
     return s;
   }
 
-  coverageSamples(n: number): Uint8Array {
-    const data = new Uint8Array(n * this.nFeatures);
-    this.perturb([], n, data);
+  async coverageSamples(n: number): Promise<Uint8Array> {
+    const F = this.nFeatures;
+    const data = new Uint8Array(n * F);
+    // perturb draws row by row, so blocks consume the generator as one pass would
+    for (let start = 0; start < n; start += SAMPLE_BLOCK) {
+      if (start > 0) await this.counter.pause();
+      const k = Math.min(SAMPLE_BLOCK, n - start);
+      this.perturb([], k, data.subarray(start * F, (start + k) * F));
+    }
     return data;
+  }
+
+  pause(): Promise<void> {
+    return this.counter.pause();
   }
 
   async sample(requests: readonly { order: readonly number[]; n: number }[]): Promise<AnchorSampleBatch<string>[]> {
@@ -138,13 +149,18 @@ class TextAnchorSampler implements AnchorSampler<string> {
     const masks: Uint8Array[] = [];
     const texts: string[] = [];
     for (const r of requests) {
+      await this.counter.pause();
       const m = new Uint8Array(r.n * F);
       this.perturb(r.order, r.n, m);
       masks.push(m);
-      for (let i = 0; i < r.n; i++) texts.push(this.render(m, i * F));
+      // rendering builds a string per sample: offer a pause every few samples (it yields once ~10 ms have passed)
+      for (let i = 0; i < r.n; i++) {
+        if (i > 0 && i % 32 === 0) await this.counter.pause();
+        texts.push(this.render(m, i * F));
+      }
     }
     const nOut = this.predictor.outputNames.length;
-    const out = await this.counter.run(texts.length, nOut, 'text', () => this.predictor.predict(texts));
+    const out = await this.counter.run(texts.length, nOut, 'text', (o) => this.predictor.predict(texts, o));
     const labels = classLabels(out, this.predictor.outputSpace, new Int32Array(texts.length));
     let off = 0;
     return requests.map((r, k) => {

@@ -6,7 +6,7 @@
  */
 import { EXPLANATION_SCHEMA, type Explanation, type ImagePredictor } from '@genome/model-format';
 import { LimeError } from '../errors.js';
-import { ModelCounter, checkInt, checkPositive, distancesToFirst, resolveLabels } from '../model-calls.js';
+import { ModelCounter, checkInt, checkSignal, checkPositive, distancesToFirst, resolveLabels } from '../model-calls.js';
 import { Rng } from '../random.js';
 import { FEATURE_SELECTIONS, explainLabel, exponentialKernel, weightedColumnMeans, weightedGram, type FeatureSelection } from '../surrogate.js';
 import { type HwcImage, checkImage } from './image.js';
@@ -41,6 +41,12 @@ export interface LimeImageExplainOptions {
   /** Fill for hidden superpixels: undefined = per-superpixel mean colour; a number or one value per channel. */
   readonly hideColor?: number | readonly number[];
   readonly seed?: number;
+  /**
+   * Stops the explanation when it aborts (a caller's deadline, `AbortSignal.timeout(ms)`, a cancelled request):
+   * checked before every model call and between batches, passed to the predictor as its last argument
+   * (`{ signal }`); `explain` then rejects with `signal.reason` itself.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export class LimeImageExplainer {
@@ -58,6 +64,8 @@ export class LimeImageExplainer {
 
   async explain(predictor: ImagePredictor, image: HwcImage, options: LimeImageExplainOptions = {}): Promise<Explanation> {
     const t0 = performance.now();
+    const counter = new ModelCounter(checkSignal(options.signal));
+    counter.check();
     const { w, h, c } = checkImage(image);
     if (!predictor || typeof predictor.predict !== 'function') throw new LimeError('INVALID_INPUT', 'predictor must be a Genome ImagePredictor.');
     const shape = predictor.inputShape.slice(-3);
@@ -78,6 +86,7 @@ export class LimeImageExplainer {
     const tSeg = performance.now();
     const { segments, count: K } = segment(image, seg, w, h, rng);
     const segMs = performance.now() - tSeg;
+    counter.check();
     const n = w * h;
     const px = Float32Array.from(image.data);
     const fudged = new Float32Array(n * c);
@@ -103,7 +112,6 @@ export class LimeImageExplainer {
     for (let i = K; i < numSamples * K; i++) data[i] = rng.nextInt(2);
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
-    const counter = new ModelCounter();
     const yss = new Float64Array(numSamples * nOut);
     const per = n * c;
     const batch = new Float32Array(Math.min(batchSize, numSamples) * per);
@@ -121,13 +129,13 @@ export class LimeImageExplainer {
           }
         }
       }
-      const out = await counter.run(m, nOut, 'image', () => predictor.predict(batch.slice(0, m * per), m));
+      const out = await counter.run(m, nOut, 'image', (o) => predictor.predict(batch.slice(0, m * per), m, o));
       yss.set(out.data.subarray(0, m * nOut), start * nOut);
     }
     const dist = distancesToFirst(data, numSamples, K, 'cosine', new Float64Array(numSamples));
     const wts = exponentialKernel(dist, this.kernelWidth, new Float64Array(numSamples));
     const xMean = weightedColumnMeans(data, numSamples, K, wts);
-    const gram = weightedGram(data, numSamples, K, wts, xMean);
+    const gram = await weightedGram(data, numSamples, K, wts, xMean, () => counter.pause());
     const yss0 = yss.slice(0, nOut);
     const labels = resolveLabels(yss0, nOut, options.labels, options.labels ? undefined : (options.topLabels ?? 5));
     const y = new Float64Array(numSamples);

@@ -5,7 +5,8 @@
  * fit constrained to add up to f(x) - E[f].
  */
 import { DEFAULT_SEED, Rng, deriveSeed, type Explanation, type Predictor } from '@genome/model-format';
-import { AgnosticBase, type AgnosticOptions } from '../agnostic.js';
+import { Cancellation, checkSignal } from '../abort.js';
+import { AgnosticBase, type AgnosticOptions, type CancellableOptions } from '../agnostic.js';
 import type { Background } from '../background.js';
 import { varyingFeatures } from '../coalitions.js';
 import { ShapError } from '../errors.js';
@@ -14,7 +15,7 @@ import { checkSeed } from '../seed.js';
 import type { RowsInput } from '../rows.js';
 import { selectInformationCriterion, selectNumFeatures, type GramStats } from './lars.js';
 import { kernelSamples, resolveNsamples } from './sampler.js';
-import { ConstrainedWls } from './wls.js';
+import { ConstrainedWls, samplesPerStep } from './wls.js';
 
 /**
  * l1 regularisation (feature selection before the final fit): `false` (default: none), `'aic'`, `'bic'`,
@@ -23,7 +24,7 @@ import { ConstrainedWls } from './wls.js';
  */
 export type L1Reg = false | 'auto' | 'aic' | 'bic' | `num_features(${number})` | { numFeatures: number };
 
-export interface KernelExplainOptions {
+export interface KernelExplainOptions extends CancellableOptions {
   /** Coalitions per explained row: a number or `'auto'` = 2M + 2048 (M = varying features); capped at 2^M - 2. */
   nsamples?: number | 'auto';
   l1Reg?: L1Reg;
@@ -78,6 +79,8 @@ export class KernelExplainer {
   async explain(X: RowsInput, options: KernelExplainOptions = {}): Promise<Explanation> {
     const startMs = performance.now();
     const b = this.base;
+    const cancel = new Cancellation(checkSignal(options.signal));
+    cancel.check();
     const nsamplesOpt = checkNsamples(options.nsamples);
     const l1 = parseL1(options.l1Reg);
     const seed = checkSeed(options.seed ?? DEFAULT_SEED);
@@ -93,7 +96,7 @@ export class KernelExplainer {
         );
       }
     }
-    const { ev, base, fx, values, baseOut } = await b.start(rows);
+    const { ev, base, fx, values, baseOut } = await b.start(rows, cancel);
 
     const samplesUsed: number[] = [];
     const complete: boolean[] = [];
@@ -101,6 +104,7 @@ export class KernelExplainer {
     const phi = new Float64Array(F);
     const delta = new Float64Array(D);
     for (let r = 0; r < rows.rows; r++) {
+      if (cancel.signal) await cancel.pause();
       baseOut.set(base, r * D);
       for (let d = 0; d < D; d++) delta[d] = fx[r * D + d]! - base[d]!;
       const x = rows.data.subarray(r * F, r * F + F);
@@ -121,17 +125,21 @@ export class KernelExplainer {
       for (let i = 0; i < s.count; i++) for (let d = 0; d < D; d++) ey[i * D + d]! -= base[d]!;
       const useL1 = l1.kind === 'ic' || l1.kind === 'k' || (l1.kind === 'auto' && s.fractionEvaluated < 0.2);
       const wls = new ConstrainedWls(M);
+      // With a signal, the normal equations are built in steps with pauses between them.
+      const pause = cancel.signal ? () => cancel.pause() : undefined;
       let isSingular = false;
       if (!useL1) {
-        wls.factor(s.masks, s.weights, s.count, Int32Array.from({ length: M }, (_, i) => i));
+        await wls.factor(s.masks, s.weights, s.count, Int32Array.from({ length: M }, (_, i) => i), pause);
         isSingular = wls.solver.singular;
       }
       for (let d = 0; d < D; d++) {
         if (useL1) {
-          const stats = augmentedStats(s.masks, s.weights, s.count, M, ey, D, d, delta[d]!);
+          const stats = await augmentedStats(s.masks, s.weights, s.count, M, ey, D, d, delta[d]!, pause);
+          if (pause) await pause();
           const sel =
             l1.kind === 'k' ? selectNumFeatures(stats, l1.k) : selectInformationCriterion(stats, l1.kind === 'ic' ? l1.criterion : 'aic');
-          wls.factor(s.masks, s.weights, s.count, sel);
+          if (pause) await pause();
+          await wls.factor(s.masks, s.weights, s.count, sel, pause);
           isSingular ||= wls.solver.singular;
         }
         wls.solve(s.masks, s.weights, s.count, ey, D, d, delta[d]!, phi);
@@ -161,7 +169,7 @@ export class KernelExplainer {
 }
 
 /** Gram statistics of shap's augmented l1 design (both the coalition and its efficiency-mirrored row). */
-function augmentedStats(
+async function augmentedStats(
   masks: Uint8Array,
   weights: Float64Array,
   count: number,
@@ -170,13 +178,16 @@ function augmentedStats(
   D: number,
   d: number,
   delta: number,
-): GramStats {
+  pause?: () => Promise<void>,
+): Promise<GramStats> {
   const gram = new Float64Array(M * M);
   const xty = new Float64Array(M);
   const xsum = new Float64Array(M);
   let yty = 0;
   let ysum = 0;
+  const step = samplesPerStep((M * (M + 1)) / 2);
   for (let s = 0; s < count; s++) {
+    if (pause && s > 0 && s % step === 0) await pause();
     const o = s * M;
     let size = 0;
     for (let j = 0; j < M; j++) size += masks[o + j]!;

@@ -1,3 +1,11 @@
+/** Multiply-adds between two pauses when building normal equations (a few milliseconds). */
+export const STEP_OPS = 4_000_000;
+
+/** Samples per step for `perSample` multiply-adds each. */
+export function samplesPerStep(perSample: number): number {
+  return Math.max(1, Math.floor(STEP_OPS / Math.max(1, perSample)));
+}
+
 /**
  * KernelSHAP's weighted least squares with the efficiency constraint, as shap solves it: the last selected
  * feature is eliminated (phi_last = delta - sum of the others), the rest come from the normal equations
@@ -20,8 +28,11 @@ export class ConstrainedWls {
     this.solver = new SymmetricSolver(M);
   }
 
-  /** Builds and factors E^T W E for the selected features `sel` (feature indices into the mask columns). */
-  factor(masks: Uint8Array, weights: Float64Array, count: number, sel: Int32Array): void {
+  /**
+   * Builds and factors E^T W E for the selected features `sel` (feature indices into the mask columns). With
+   * `pause`, it is awaited every few million multiply-adds (the sums keep their order, so the result is the same).
+   */
+  async factor(masks: Uint8Array, weights: Float64Array, count: number, sel: Int32Array, pause?: () => Promise<void>): Promise<void> {
     const M = this.M;
     const K = sel.length;
     this.sel = sel;
@@ -32,7 +43,9 @@ export class ConstrainedWls {
     if (n === 0) return;
     const last = sel[K - 1]!;
     const e = this.e;
+    const step = samplesPerStep((n * (n + 1)) / 2);
     for (let s = 0; s < count; s++) {
+      if (pause && s > 0 && s % step === 0) await pause();
       const w = weights[s]!;
       if (w === 0) continue;
       const o = s * M;
