@@ -24,6 +24,19 @@ export interface SidecarConfig {
   models: ModelSpec[];
   /** Explain calls running at once. */
   maxConcurrency: number;
+  /**
+   * Explain calls running at once for one model (0 = half of maxConcurrency, rounded up), so a slow or hung model
+   * server cannot take every slot from the other models.
+   */
+  maxConcurrencyPerModel: number;
+  /** Largest sample or evaluation count a method parameter may ask for (nsamples, max_evals, num_samples, ...). */
+  maxSamples: number;
+  /** Model rows one unary call (or one ExplainStream message) may make the model evaluate. */
+  maxModelRows: number;
+  /** Synchronous operations per explained row (sample matrices, regression fits) a call may need. */
+  maxRowOps: number;
+  /** How long startup waits for a remote model server before serving that model as not ready, ms. */
+  remoteStartupWaitMs: number;
   /** Explain calls waiting for a slot before RESOURCE_EXHAUSTED. */
   maxQueue: number;
   /** Largest request/response message (gRPC) and request body (REST), bytes. */
@@ -66,8 +79,13 @@ export function defaultConfig(): SidecarConfig {
     httpPort: 8080,
     models: [],
     maxConcurrency: 4,
+    maxConcurrencyPerModel: 0,
+    maxSamples: 100_000,
+    maxModelRows: 10_000_000,
+    maxRowOps: 30_000_000,
+    remoteStartupWaitMs: 10_000,
     maxQueue: 256,
-    maxMessageBytes: 16 * 1024 * 1024,
+    maxMessageBytes: 4 * 1024 * 1024,
     maxRows: 100_000,
     chunkRows: 256,
     streamChunkRows: 64,
@@ -179,10 +197,20 @@ export const OPTIONS: Opt[] = [
   { flags: ['--feature-names'], env: 'GENOME_SIDECAR_FEATURE_NAMES', apply: (c, v) => (remote(c).featureNames = v.split(',').map((s) => s.trim())), help: 'comma-separated feature names of the remote model (or of the --model files)' },
   { flags: ['--background'], env: 'GENOME_SIDECAR_BACKGROUND', apply: (c, v) => (remote(c).backgroundPath = resolve(v)), help: 'CSV of background rows (header = feature names) for black-box methods and interventional TreeSHAP on the remote model (or the --model files)' },
   { flags: ['--max-concurrency', '--workers'], env: 'GENOME_SIDECAR_MAX_CONCURRENCY', apply: (c, v, k) => (c.maxConcurrency = int(v, k, 1)), help: 'explain calls running at once (default 4)' },
+  {
+    flags: ['--max-concurrency-per-model'],
+    env: 'GENOME_SIDECAR_MAX_CONCURRENCY_PER_MODEL',
+    apply: (c, v, k) => (c.maxConcurrencyPerModel = int(v, k, 0)),
+    help: 'explain calls running at once for one model (default 0 = half of --max-concurrency, rounded up)',
+  },
+  { flags: ['--max-samples'], env: 'GENOME_SIDECAR_MAX_SAMPLES', apply: (c, v, k) => (c.maxSamples = int(v, k, 2)), help: 'largest nsamples / max_evals / num_samples / coverage_samples / batch_size a call may ask for (default 100000)' },
+  { flags: ['--max-model-rows'], env: 'GENOME_SIDECAR_MAX_MODEL_ROWS', apply: (c, v, k) => (c.maxModelRows = int(v, k, 1)), help: 'model rows (synthetic samples, forward passes) one call or stream message may evaluate (default 10000000)' },
+  { flags: ['--max-row-ops'], env: 'GENOME_SIDECAR_MAX_ROW_OPS', apply: (c, v, k) => (c.maxRowOps = int(v, k, 1)), help: 'synchronous work one explained row may need between pauses, in estimated ns on a 2-core Xeon VM (sample matrices, regression fits; default 30000000, about 30 ms)' },
+  { flags: ['--remote-startup-wait-ms'], env: 'GENOME_SIDECAR_REMOTE_STARTUP_WAIT_MS', apply: (c, v, k) => (c.remoteStartupWaitMs = int(v, k, 0)), help: 'how long startup waits for a remote model server before serving the model as not ready and retrying in the background (default 10000)' },
   { flags: ['--tree-workers'], env: 'GENOME_SIDECAR_TREE_WORKERS', apply: (c, v, k) => (c.treeWorkers = int(v, k, 0)), help: 'TreeSHAP worker threads (default: available cores; 0 = on the event-loop thread)' },
   { flags: ['--tree-pool-min-rows'], env: 'GENOME_SIDECAR_TREE_POOL_MIN_ROWS', apply: (c, v, k) => (c.treePoolMinRows = int(v, k, 1)), help: `TreeSHAP calls with at least this many rows use the worker pool (default ${DEFAULT_TREE_POOL_MIN_ROWS})` },
   { flags: ['--max-queue'], env: 'GENOME_SIDECAR_MAX_QUEUE', apply: (c, v, k) => (c.maxQueue = int(v, k, 0)), help: 'calls waiting before RESOURCE_EXHAUSTED (default 256)' },
-  { flags: ['--max-message-bytes'], env: 'GENOME_SIDECAR_MAX_MESSAGE_BYTES', apply: (c, v, k) => (c.maxMessageBytes = int(v, k, 1024)), help: 'largest gRPC message / REST body (default 16 MiB)' },
+  { flags: ['--max-message-bytes'], env: 'GENOME_SIDECAR_MAX_MESSAGE_BYTES', apply: (c, v, k) => (c.maxMessageBytes = int(v, k, 1024)), help: 'largest gRPC message / REST body, and the estimated size of an answer (default 4 MiB: decoding one takes ~40 ms)' },
   { flags: ['--max-rows'], env: 'GENOME_SIDECAR_MAX_ROWS', apply: (c, v, k) => (c.maxRows = int(v, k, 1)), help: 'largest rows per request (default 100000)' },
   { flags: ['--chunk-rows'], env: 'GENOME_SIDECAR_CHUNK_ROWS', apply: (c, v, k) => (c.chunkRows = int(v, k, 1)), help: 'rows per internal chunk (default 256)' },
   { flags: ['--stream-chunk-rows'], env: 'GENOME_SIDECAR_STREAM_CHUNK_ROWS', apply: (c, v, k) => (c.streamChunkRows = int(v, k, 1)), help: 'rows per ExplainStream message (default 64)' },
@@ -309,6 +337,14 @@ export function validateConfig(c: SidecarConfig): SidecarConfig {
   if (c.tls && (!c.tls.certFile || !c.tls.keyFile)) throw bad('TLS needs both --tls-cert and --tls-key');
   if (!Number.isInteger(c.treeWorkers) || c.treeWorkers < 0) throw bad(`treeWorkers must be an integer >= 0, got ${JSON.stringify(c.treeWorkers)}`);
   if (!Number.isInteger(c.treePoolMinRows) || c.treePoolMinRows < 1) throw bad(`treePoolMinRows must be an integer >= 1, got ${JSON.stringify(c.treePoolMinRows)}`);
+  const positive: (keyof SidecarConfig)[] = ['maxConcurrency', 'maxSamples', 'maxModelRows', 'maxRowOps', 'maxRows', 'chunkRows', 'streamChunkRows', 'maxMessageBytes', 'defaultDeadlineMs'];
+  for (const k of positive) {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`${k} must be an integer >= 1, got ${JSON.stringify(v)}`);
+  }
+  for (const k of ['maxConcurrencyPerModel', 'remoteStartupWaitMs', 'maxQueue', 'shutdownGraceMs'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) throw bad(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
+  }
   if (c.models.length === 0) c.models = [{ kind: 'package', path: DEFAULT_MODEL_DIR }];
   return c;
 }

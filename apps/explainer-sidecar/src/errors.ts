@@ -4,6 +4,10 @@ export type SidecarErrorCode =
   | 'INVALID_REQUEST'
   /** No model with that name/version is served here. */
   | 'MODEL_NOT_FOUND'
+  /** The model is configured but not loaded yet (its model server is unreachable); a background retry runs. */
+  | 'MODEL_NOT_READY'
+  /** The call asks for more work than the server's limits allow (samples, model rows, answer size). */
+  | 'OVER_BUDGET'
   /** The method name is not registered. */
   | 'UNKNOWN_METHOD'
   /** The method exists but cannot explain this model or input kind. */

@@ -3,20 +3,24 @@
  * CLI entry: `genome-explainer-sidecar [flags]` (see --help). Starts the sidecar, prints how to call it, and
  * drains gracefully on SIGTERM/SIGINT (a second signal exits at once).
  */
+import { randomUUID } from 'node:crypto';
 import { loadConfig, usage } from './config.js';
 import { SidecarError } from './errors.js';
 import { startSidecar, type Sidecar } from './sidecar.js';
 
 function example(s: Sidecar): string {
-  const m = s.models.list()[0]!;
-  const d = m.description;
+  const e = s.models.entries()[0]!;
+  const m = e.ready ? e.model : undefined;
+  const d = e.description;
+  const methods = m ? s.methods.applicable(m) : [];
   const host = s.config.host === '0.0.0.0' || s.config.host === '::' ? 'localhost' : s.config.host;
-  const row = m.background && m.background.rows > 0 ? Array.from(m.background.data.subarray(0, d.featureNames.length), (v) => (Number.isNaN(v) ? 0 : +v.toFixed(4))) : d.featureNames.map(() => 0);
+  const row = m?.background && m.background.rows > 0 ? Array.from(m.background.data.subarray(0, d.featureNames.length), (v) => (Number.isNaN(v) ? 0 : +v.toFixed(4))) : d.featureNames.map(() => 0);
   const tls = s.config.tls ? ' (TLS on: add -cacert/--cacert and https)' : '';
-  const grpcBody = JSON.stringify({ model: { name: d.name }, method_name: s.methods.applicable(m)[0] ?? '', tabular: { rows: [{ values: row }] } });
+  const grpcBody = JSON.stringify({ model: { name: d.name }, method_name: methods[0] ?? '', tabular: { rows: [{ values: row }] } });
   const lines = [
     '',
-    `Genome explainer sidecar is up${tls}. Model "${d.name}" (${d.format}, ${d.featureNames.length} features: ${d.featureNames.join(', ')}); methods: ${s.methods.applicable(m).join(', ')}`,
+    `Genome explainer sidecar is up${tls}. Model "${d.name}" (${d.format}, ${d.featureNames.length} features: ${d.featureNames.join(', ')}); ` +
+      (e.ready ? `methods: ${methods.join(', ')}` : `not ready yet (${e.reason}); it is retried in the background`),
     '',
     'gRPC (reflection is on, so grpcurl needs no .proto):',
     `  grpcurl -plaintext ${host}:${s.grpcPort} list`,
@@ -49,6 +53,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   process.stdout.write(example(sidecar));
+  // Last resort: a fault outside any call's handling is logged with an id and the server keeps serving; every
+  // request path has its own guard, so reaching these is a bug to report, not a way to stop the process.
+  process.on('unhandledRejection', (reason) => sidecar.logger.error({ err: reason, errorId: randomUUID() }, 'unhandled rejection; still serving'));
+  process.on('uncaughtException', (err) => sidecar.logger.error({ err, errorId: randomUUID() }, 'uncaught exception; still serving'));
   let signals = 0;
   const stop = (sig: string) => {
     if (++signals > 1) {

@@ -9,7 +9,7 @@ import { createTreeShapPool, type TreeShapPool } from '@genome/shap';
 import { pino, type Logger } from 'pino';
 import { Auth } from './auth.js';
 import type { SidecarConfig } from './config.js';
-import type { SidecarContext } from './context.js';
+import { publicStatus, type SidecarContext } from './context.js';
 import { ExplainService } from './explain/service.js';
 import { EXPLAINER_SERVICE, startGrpc, type GrpcHandle } from './grpc/server.js';
 import { Limiter } from './limiter.js';
@@ -19,6 +19,8 @@ import { MethodRegistry } from './methods/registry.js';
 import type { ExplainMethod } from './methods/types.js';
 import { loadModel } from './models/load.js';
 import { ModelRegistry } from './models/registry.js';
+import { RemoteLoader } from './models/remote-loader.js';
+import { Redactor } from './redact.js';
 import { startRest } from './rest/server.js';
 
 export interface SidecarOptions {
@@ -54,8 +56,13 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     ...(options.methods ?? []),
   ]);
   const models = new ModelRegistry();
+  const remotes = new RemoteLoader(models, logger, (m) => methods.applicable(m));
   try {
     for (const spec of config.models) {
+      if (spec.kind === 'remote') {
+        await remotes.start(spec, config.remoteStartupWaitMs);
+        continue;
+      }
       const t0 = performance.now();
       const m = await loadModel(spec, models);
       models.add(m);
@@ -63,23 +70,37 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
       logger.info({ model: d.name, version: d.version, sha256: d.sha256, source: d.source, format: d.format, methods: methods.applicable(m), ms: +(performance.now() - t0).toFixed(1) }, 'model loaded');
     }
   } catch (err) {
+    remotes.stop();
     await models.close();
     await treePool?.close();
     throw err;
   }
-  const limiter = new Limiter(config.maxConcurrency, config.maxQueue, (s) => {
-    metrics.inFlight.set(s.inFlight);
-    metrics.queueDepth.set(s.queued);
+  const limiter = new Limiter(
+    config.maxConcurrency,
+    config.maxQueue,
+    (s) => {
+      metrics.inFlight.set(s.inFlight);
+      metrics.queueDepth.set(s.queued);
+    },
+    config.maxConcurrencyPerModel || Math.ceil(config.maxConcurrency / 2),
+  );
+  const auth = new Auth(config.authTokens);
+  const service = new ExplainService(models, methods, limiter, metrics, auth, {
+    chunkRows: config.chunkRows,
+    limits: { maxSamples: config.maxSamples, maxModelRows: config.maxModelRows, maxRowOps: config.maxRowOps },
+    maxMessageBytes: config.maxMessageBytes,
   });
-  const service = new ExplainService(models, methods, limiter, metrics, { chunkRows: config.chunkRows });
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // one listener per in-flight call
   let draining = false;
+  const redactor = Redactor.forModels(config.models);
   const ctx: SidecarContext = {
     service,
-    auth: new Auth(config.authTokens),
+    auth,
     logger,
     metrics,
+    redactor,
+    status: (err, errorId) => publicStatus(err, errorId, redactor),
     shutdownSignal: shutdown.signal,
     isDraining: () => draining,
     limits: { maxRows: config.maxRows, defaultDeadlineMs: config.defaultDeadlineMs, streamChunkRows: config.streamChunkRows },
@@ -94,13 +115,14 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     }
   } catch (err) {
     grpc?.server.forceShutdown();
+    remotes.stop();
     await models.close();
     await treePool?.close();
     throw err;
   }
   grpc.health.setStatus('', 'SERVING');
   grpc.health.setStatus(EXPLAINER_SERVICE, 'SERVING');
-  logger.info({ grpcPort: grpc.port, httpPort: rest?.port ?? -1, treeWorkers: treePool?.threads ?? 0, tls: !!config.tls, mtls: !!config.tls?.requireClientCert, auth: ctx.auth.enabled, models: models.list().map((m) => m.description.name) }, 'sidecar listening');
+  logger.info({ grpcPort: grpc.port, httpPort: rest?.port ?? -1, treeWorkers: treePool?.threads ?? 0, tls: !!config.tls, mtls: !!config.tls?.requireClientCert, auth: ctx.auth.enabled, models: models.entries().map((e) => e.description.name), notReady: models.entries().filter((e) => !e.ready).map((e) => e.description.name) }, 'sidecar listening');
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = config.shutdownGraceMs): Promise<void> =>
@@ -132,6 +154,7 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
         g.server.forceShutdown();
         rest?.server.closeAllConnections();
       }
+      remotes.stop();
       await models.close();
       await treePool?.close();
       logger.info('sidecar stopped');

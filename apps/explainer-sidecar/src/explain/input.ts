@@ -6,6 +6,7 @@ import type { explain as pb } from '@genome/proto';
 import { SidecarError } from '../errors.js';
 import type { ExplainData, ImageData, TabularData } from '../methods/types.js';
 import type { ModelDescription } from '../models/types.js';
+import { quote } from '../quote.js';
 import { decodeEncodedImages } from './image-decode.js';
 
 const bad = (msg: string) => new SidecarError('INVALID_REQUEST', msg);
@@ -13,6 +14,19 @@ const bad = (msg: string) => new SidecarError('INVALID_REQUEST', msg);
 export interface InputLimits {
   /** Maximum rows (texts, images) per request. */
   maxRows: number;
+  /** The request is an ExplainStream (the row limit's advice differs). */
+  stream?: boolean;
+}
+
+/**
+ * A cell of a tabular row in the model's order. NaN is a missing value; ±Infinity is refused for every method alike
+ * (XGBoost refuses it too, and black-box models cannot evaluate it).
+ */
+function cell(v: number, r: number, f: number, model: ModelDescription, where: string): number {
+  if (v === Infinity || v === -Infinity) {
+    throw bad(`${where} row ${r}, feature "${model.featureNames[f] ?? f}": ${v} is not a finite number; send a finite value, or NaN (REST: null) for a missing one`);
+  }
+  return v;
 }
 
 /** Column permutation from request column order to model order (index into the request row per model feature). */
@@ -24,7 +38,7 @@ function columnOrder(requestNames: readonly string[], model: ModelDescription): 
   }
   const pos = new Map<string, number>();
   requestNames.forEach((n, i) => {
-    if (pos.has(n)) throw bad(`feature_names lists "${n}" twice`);
+    if (pos.has(n)) throw bad(`feature_names lists ${quote(n)} twice`);
     pos.set(n, i);
   });
   const order = new Int32Array(want.length);
@@ -51,8 +65,8 @@ function tabularFromFlat(
   for (let r = 0; r < nRows; r++) {
     for (let f = 0; f < nf; f++) {
       const v = flat[r * nf + (order ? order[f]! : f)];
-      if (typeof v !== 'number') throw bad(`row ${r}, column ${f}: expected a number, got ${JSON.stringify(v)}`);
-      rows[r * nf + f] = v;
+      if (typeof v !== 'number') throw bad(`row ${r}, column ${f}: expected a number, got ${quote(v)}`);
+      rows[r * nf + f] = cell(v, r, f, model, 'tabular');
     }
   }
   return { kind: 'tabular', rows, nRows, nFeatures: nf };
@@ -61,7 +75,8 @@ function tabularFromFlat(
 function checkRowCount(n: number, limits: InputLimits, what: string): void {
   if (n === 0) throw bad(`no ${what} to explain: send at least one`);
   if (n > limits.maxRows) {
-    throw bad(`${n} ${what} in one request; the limit is ${limits.maxRows}: split the request or use ExplainStream`);
+    const advice = limits.stream ? 'split it into several streams, or ask the operator to raise --max-rows' : 'split the request, or ask the operator to raise --max-rows';
+    throw bad(`${n} ${what} in one request; the limit is ${limits.maxRows}: ${advice}`);
   }
 }
 
@@ -118,12 +133,12 @@ export function imageData(
   limits: InputLimits,
 ): ImageData {
   const layout = (layoutIn || 'NCHW').toUpperCase();
-  if (layout !== 'NCHW' && layout !== 'NHWC') throw bad(`image.layout must be NCHW or NHWC, got "${layoutIn}"`);
+  if (layout !== 'NCHW' && layout !== 'NHWC') throw bad(`image.layout must be NCHW or NHWC, got ${quote(layoutIn)}`);
   if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
-    throw bad(`image.tensor.shape must be 4 positive dimensions (batch first), got [${shape.join(', ')}]`);
+    throw bad(`image.tensor.shape must be 4 positive dimensions (batch first), got ${quote(shape)}`);
   }
   const n = shape.reduce((a, b) => a * b, 1);
-  if (values.length !== n) throw bad(`image.tensor has ${values.length} values; shape [${shape.join(', ')}] needs ${n}`);
+  if (values.length !== n) throw bad(`image.tensor has ${values.length} values; shape ${quote(shape)} needs ${n}`);
   const want = model.inputShape;
   if (want.length === 4) {
     for (let d = 1; d < 4; d++) {
@@ -157,6 +172,7 @@ export function dataFromInstances(instances: unknown, model: ModelDescription, l
       if (typeof b64 !== 'string') throw bad(`instances[${i}] must be {"b64": "<base64 PNG or JPEG>"} for image model "${model.name}" (or use gRPC with image.tensor)`);
       return new Uint8Array(Buffer.from(b64, 'base64'));
     });
+    checkRowCount(bytes.length, limits, 'images');
     const d = decodeEncodedImages(bytes, model);
     return imageData(d.shape, d.pixels, d.layout, model, limits);
   }
@@ -170,7 +186,7 @@ export function dataFromInstances(instances: unknown, model: ModelDescription, l
     } else if (row !== null && typeof row === 'object') {
       const obj = row as Record<string, unknown>;
       for (const k of Object.keys(obj)) {
-        if (!names.includes(k)) throw bad(`instances[${r}] has unknown feature "${k}"; model "${model.name}" expects: ${names.join(', ')}`);
+        if (!names.includes(k)) throw bad(`instances[${r}] has unknown feature ${quote(k)}; model "${model.name}" expects: ${names.join(', ')}`);
       }
       for (let f = 0; f < nf; f++) {
         if (!(names[f]! in obj)) throw bad(`instances[${r}] is missing feature "${names[f]}" (use null for a missing value)`);
@@ -185,7 +201,8 @@ export function dataFromInstances(instances: unknown, model: ModelDescription, l
 
 function numberOf(v: unknown, r: number, feature: string): number {
   if (v === null || v === 'NaN') return Number.NaN;
-  if (typeof v !== 'number') throw bad(`instances[${r}].${feature} must be a number or null, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number') throw bad(`instances[${r}].${feature} must be a number or null, got ${quote(v)}`);
+  if (!Number.isFinite(v)) throw bad(`instances[${r}].${feature} is ${quote(v)}, not a finite number; send a finite value, or null for a missing one`);
   return v;
 }
 

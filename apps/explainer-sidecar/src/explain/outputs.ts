@@ -1,11 +1,13 @@
 /** Output selection (indices / names / top-k) on explanations. */
 import type { Explanation } from '@genome/model-format';
 import { SidecarError } from '../errors.js';
+import { quote } from '../quote.js';
 
+/** What a caller asked for; REST passes JSON as it came, so every field is checked here. */
 export interface OutputSelectionSpec {
-  indices?: readonly number[];
-  names?: readonly string[];
-  topK?: number;
+  indices?: unknown;
+  names?: unknown;
+  topK?: unknown;
 }
 
 /**
@@ -14,20 +16,28 @@ export interface OutputSelectionSpec {
  */
 export function resolveOutputs(sel: OutputSelectionSpec | undefined, outputNames: readonly string[]): number[] | undefined {
   if (!sel) return undefined;
+  const bad = (msg: string) => new SidecarError('INVALID_REQUEST', msg);
+  const list = (v: unknown, field: string): readonly unknown[] => {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw bad(`outputs.${field} must be a list, got ${quote(v)}`);
+    return v;
+  };
   const idx: number[] = [];
-  for (const i of sel.indices ?? []) {
-    if (!Number.isInteger(i) || i < 0 || i >= outputNames.length) {
-      throw new SidecarError('INVALID_REQUEST', `output index ${i} is out of range: the model has ${outputNames.length} outputs (${outputNames.join(', ')})`);
+  list(sel.indices, 'indices').forEach((i, k) => {
+    if (typeof i !== 'number' || !Number.isInteger(i)) throw bad(`outputs.indices[${k}] must be an integer output index, got ${quote(i)}`);
+    if (i < 0 || i >= outputNames.length) {
+      throw bad(`output index ${i} is out of range (outputs.indices[${k}]): the model has ${outputNames.length} outputs, 0..${outputNames.length - 1} (${outputNames.join(', ')})`);
     }
     if (!idx.includes(i)) idx.push(i);
-  }
-  for (const n of sel.names ?? []) {
-    const i = outputNames.indexOf(n);
-    if (i < 0) throw new SidecarError('INVALID_REQUEST', `unknown output "${n}"; the model's outputs are: ${outputNames.join(', ')}`);
+  });
+  list(sel.names, 'names').forEach((n, k) => {
+    const i = typeof n === 'string' ? outputNames.indexOf(n) : -1;
+    if (i < 0) throw bad(`outputs.names[${k}]: unknown output ${quote(n)}; the model's outputs are: ${outputNames.join(', ')}`);
     if (!idx.includes(i)) idx.push(i);
-  }
-  if (sel.topK !== undefined && (!Number.isInteger(sel.topK) || sel.topK < 0)) {
-    throw new SidecarError('INVALID_REQUEST', `top_k must be a non-negative integer, got ${sel.topK}`);
+  });
+  const k = sel.topK;
+  if (k !== undefined && k !== null && (typeof k !== 'number' || !Number.isInteger(k) || k < 0)) {
+    throw bad(`outputs.top_k must be a non-negative integer, got ${quote(k)}`);
   }
   return idx.length > 0 ? idx : undefined;
 }

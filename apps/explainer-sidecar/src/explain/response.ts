@@ -1,9 +1,10 @@
-/** Explanation -> ExplainResponse (flat typed values + shape, plus the full JSON) and KServe V1 per-instance JSON. */
+/** Explanation -> ExplainResponse fields (flat typed values + shape) and KServe V1 per-instance JSON. */
 import type { Explanation } from '@genome/model-format';
 import type { explain as pb } from '@genome/proto';
 import type { ModelDescription } from '../models/types.js';
 
-export function toExplainResponse(e: Explanation, model: ModelDescription, requestId: string, elapsedMs: number): pb.ExplainResponse {
+/** The ExplainResponse of `e` without `explanation_json` (see encode.ts, which appends it). */
+export function flatResponse(e: Explanation, model: ModelDescription, requestId: string, elapsedMs: number): pb.ExplainResponse {
   const rows = e.values.length;
   const nf = e.featureNames.length;
   const no = e.outputNames.length;
@@ -21,7 +22,7 @@ export function toExplainResponse(e: Explanation, model: ModelDescription, reque
     outputNames: e.outputNames,
     outputSpace: e.outputSpace,
     predictions: e.predictions ? e.predictions.flat() : [],
-    explanationJson: JSON.stringify(e),
+    explanationJson: '',
     elapsedMs,
     requestId,
   };

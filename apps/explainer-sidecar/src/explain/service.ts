@@ -1,23 +1,36 @@
 /**
- * The transport-independent core of one Explain call: resolve model and method, validate parameters and inputs,
- * run the explainer under the concurrency limit in row chunks (checking the call's abort signal between chunks, so
- * deadlines, client cancels and shutdown stop work early), then apply the output selection.
+ * The transport-independent core of one Explain call, in an order that leaks nothing and wastes nothing:
+ * 1. resolve the model for the caller: an unknown name answers NOT_FOUND listing only the models the caller may use,
+ *    a known one it may not use answers PERMISSION_DENIED, one that is not loaded yet answers UNAVAILABLE;
+ * 2. validate method, parameters, outputs and inputs;
+ * 3. estimate the work (model rows, synchronous work per row, size of the answer) and refuse a call over the
+ *    server's limits before anything runs;
+ * 4. run the explainer under the concurrency limits (global and per model) in row chunks, checking the call's abort
+ *    signal between chunks and inside the explainers, so deadlines, client cancels and shutdown stop work early;
+ * 5. apply the output selection.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Explanation } from '@genome/model-format';
+import { raceAbort, type Explanation } from '@genome/model-format';
+import type { Auth, Principal } from '../auth.js';
 import { SidecarError } from '../errors.js';
 import type { Limiter } from '../limiter.js';
 import type { SidecarMetrics } from '../metrics.js';
 import type { MethodRegistry } from '../methods/registry.js';
-import type { ExplainData, ExplainMethod } from '../methods/types.js';
-import type { ModelRegistry } from '../models/registry.js';
+import type { ExplainData, ExplainMethod, WorkEstimate, WorkLimits } from '../methods/types.js';
+import type { ModelEntry, ModelRegistry } from '../models/registry.js';
 import type { LoadedModel, ModelDescription } from '../models/types.js';
+import { quote } from '../quote.js';
+import { checkParameters } from './parameters.js';
 import { rowCount, sliceData } from './input.js';
 import { mergeExplanations } from './merge.js';
 import { applySelection, resolveOutputs, type OutputSelectionSpec } from './outputs.js';
 
+export interface ModelRef {
+  name?: string;
+  version?: string;
+}
+
 export interface ExplainCall {
-  model?: { name?: string; version?: string };
   /** Method name; '' or undefined = the model's default method. */
   method?: string;
   params?: Record<string, unknown>;
@@ -34,31 +47,28 @@ export interface PreparedCall {
   readonly rows: number;
   readonly outputIdx: number[] | undefined;
   readonly topK: number;
+  /** Rows per internal chunk (smaller when one row's synchronous work is large). */
+  readonly chunkRows: number;
+  /** Model rows each explained row may use (the call's budget shared by its rows). */
+  readonly modelRowsPerRow: number;
 }
 
 export interface ExplainServiceOptions {
   /** Rows per internal chunk of a unary call (cancellation granularity). */
   chunkRows: number;
+  /** Bounds on the work of one call. */
+  limits: WorkLimits;
+  /** Largest answer, bytes (the gRPC message limit): answers estimated larger are refused up front. */
+  maxMessageBytes: number;
 }
 
-/** Settles like `work`, or rejects with the signal's reason as soon as it aborts. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
+/** Synchronous work per internal chunk: a chunk's rows share this many operations (about 20 ms). */
+const CHUNK_OPS = 2e7;
+/** Bytes an attribution value takes in an answer: 8 in the flat array, about 22 in explanation_json. */
+const BYTES_PER_VALUE = 30;
+
+const sci = (x: number) => (x < 1e6 ? String(Math.round(x)) : x.toExponential(1));
+const over = (msg: string) => new SidecarError('OVER_BUDGET', msg);
 
 export class ExplainService {
   constructor(
@@ -66,12 +76,49 @@ export class ExplainService {
     readonly methods: MethodRegistry,
     readonly limiter: Limiter,
     readonly metrics: SidecarMetrics,
+    readonly auth: Auth,
     readonly options: ExplainServiceOptions,
   ) {}
 
-  /** Validates a call without running it. Throws SidecarError / lib errors (mapped by status.ts). */
-  prepare(call: ExplainCall): PreparedCall {
-    const model = this.models.get(call.model?.name ?? '', call.model?.version ?? '');
+  /** Names of the served models `principal` may use. */
+  visibleNames(principal: Principal): string[] {
+    return this.models
+      .entries()
+      .map((e) => e.description.name)
+      .filter((n) => this.auth.canUse(principal, n));
+  }
+
+  /**
+   * The served model `principal` asks for (the default model when the name is empty), ready or not: NOT_FOUND that
+   * lists only the models the principal may use, PERMISSION_DENIED for a model it may not use, then the version.
+   */
+  entryFor(principal: Principal, ref: ModelRef | undefined): ModelEntry {
+    const name = ref?.name ?? '';
+    const e = this.models.entry(name);
+    if (!e) {
+      const mine = this.visibleNames(principal);
+      throw new SidecarError('MODEL_NOT_FOUND', `no model named ${quote(name)} is served here; ${mine.length ? `available: ${mine.join(', ')}` : 'none is available to this caller'}`);
+    }
+    this.auth.authorize(principal, e.description.name);
+    const version = ref?.version ?? '';
+    if (version && version !== e.description.version) {
+      throw new SidecarError('MODEL_NOT_FOUND', `model "${e.description.name}" is served at version "${e.description.version}", not ${quote(version)}`);
+    }
+    return e;
+  }
+
+  /** Like {@link entryFor}, and the model must be ready (UNAVAILABLE while its model server is unreachable). */
+  resolve(principal: Principal, ref: ModelRef | undefined): LoadedModel {
+    const e = this.entryFor(principal, ref);
+    if (!e.ready) throw new SidecarError('MODEL_NOT_READY', `model "${e.description.name}" is not ready: ${e.reason}; retry later`);
+    return e.model;
+  }
+
+  /**
+   * Validates a call on `model` without running it, and checks its work against the limits. `streamChunk` is the
+   * number of rows per ExplainStream message (the budget then applies per message).
+   */
+  prepare(model: LoadedModel, call: ExplainCall, streamChunk?: number): PreparedCall {
     const d = model.description;
     const name = call.method || this.methods.applicable(model)[0];
     if (!name) throw new SidecarError('METHOD_NOT_APPLICABLE', `no registered method can explain model "${d.name}" (${d.kind}, ${d.format})`);
@@ -82,53 +129,89 @@ export class ExplainService {
     const why = method.unsupportedReason(model);
     if (why !== null) throw new SidecarError('METHOD_NOT_APPLICABLE', `method "${name}" cannot explain model "${d.name}": ${why}`);
     const params = call.params ?? {};
-    if (method.parameters) {
-      const unknown = Object.keys(params).filter((k) => !method.parameters!.includes(k));
-      if (unknown.length > 0) {
-        throw new SidecarError(
-          'INVALID_REQUEST',
-          `unknown parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} for method "${name}"; it accepts: ${method.parameters.join(', ') || '(none)'}`,
-        );
-      }
-    }
+    checkParameters(params, method);
     const outputIdx = resolveOutputs(call.outputs, d.outputNames);
+    const topK = (call.outputs?.topK as number | null | undefined) ?? 0;
     const data = call.data(d);
-    return { model, method, params, data, rows: rowCount(data), outputIdx, topK: call.outputs?.topK ?? 0 };
+    const rows = rowCount(data);
+    const perUnit = Math.min(rows, streamChunk ?? rows);
+    const est = method.cost?.(model, data, params, this.options.limits);
+    const modelRowsPerRow = est ? this.checkBudget(method.name, est, perUnit, streamChunk !== undefined, d, outputIdx, topK) : Infinity;
+    const chunkRows = Math.max(1, Math.min(this.options.chunkRows, Math.floor(CHUNK_OPS / Math.max(1, est?.rowOps ?? 0))));
+    return { model, method, params, data, rows, outputIdx, topK, chunkRows, modelRowsPerRow };
+  }
+
+  /** Refuses a call over the limits; returns the model rows each row may use. */
+  private checkBudget(method: string, est: WorkEstimate, rows: number, stream: boolean, d: ModelDescription, outputIdx: number[] | undefined, topK: number): number {
+    const { maxModelRows, maxRowOps } = this.options.limits;
+    const unit = stream ? 'per ExplainStream message' : 'per call';
+    const fewer = stream ? 'use a smaller chunk_size' : 'send fewer rows per call (or use ExplainStream)';
+    if (est.rowOps > maxRowOps) {
+      throw over(
+        `${method} would need about ${sci(est.rowOps)} operations for one row (${est.how}); the limit is ${sci(maxRowOps)} (--max-row-ops): ` +
+          'lower the sample count or explain a smaller input, or ask the operator to raise the limit',
+      );
+    }
+    const perRow = Math.floor(maxModelRows / rows);
+    if (est.adaptive ? perRow < est.modelRowsPerRow : rows * est.modelRowsPerRow > maxModelRows) {
+      throw over(
+        `${method} would evaluate the model on about ${sci(rows * est.modelRowsPerRow)} rows (${rows} row${rows === 1 ? '' : 's'} × ${est.how}); ` +
+          `the limit is ${sci(maxModelRows)} ${unit} (--max-model-rows): lower the sample count, ${fewer}, or ask the operator to raise the limit`,
+      );
+    }
+    const nOut = d.outputNames.length;
+    const kept = Math.min(outputIdx?.length ?? nOut, topK > 0 ? topK : Infinity);
+    const values = rows * (est.valuesPerRow ?? 0) * (kept / Math.max(1, nOut));
+    if (values * BYTES_PER_VALUE > this.options.maxMessageBytes) {
+      throw over(
+        `the answer would hold about ${sci(values)} values (~${(values * BYTES_PER_VALUE / 2 ** 20).toFixed(1)} MiB), over the ` +
+          `${(this.options.maxMessageBytes / 2 ** 20).toFixed(1)} MiB message limit (--max-message-bytes): ${fewer}, or select fewer outputs`,
+      );
+    }
+    return perRow;
   }
 
   /** Runs one chunk of rows [from, to) (no limiter). */
   private async runRange(p: PreparedCall, from: number, to: number, signal: AbortSignal): Promise<Explanation> {
     const part = from === 0 && to === p.rows ? p.data : sliceData(p.data, from, to);
-    return p.method.explain(p.model, part, p.params, { signal, ...(p.outputIdx ? { outputIndices: p.outputIdx } : {}) });
+    return p.method.explain(p.model, part, p.params, {
+      signal,
+      limits: this.options.limits,
+      modelRowsPerRow: p.modelRowsPerRow,
+      ...(p.outputIdx ? { outputIndices: p.outputIdx } : {}),
+    });
   }
 
   private finish(p: PreparedCall, e: Explanation): Explanation {
     return applySelection(e, p.model.description.outputNames, p.outputIdx, p.topK);
   }
 
-  /** Explains all rows of a prepared call under the concurrency limit. */
+  /** Explains all rows of a prepared call under the concurrency limits. */
   run(p: PreparedCall, signal: AbortSignal): Promise<Explanation> {
     return new Promise<Explanation>((resolve, reject) => {
       this.limiter
-        .run(async () => {
-          const work = this.runAll(p, signal);
-          // The caller hears about a deadline/cancel at once, even if a chunk is still computing...
-          raceAbort(work, signal).then(resolve, reject);
-          // ...but the slot stays taken until the work has really stopped, so overload cannot pile up.
-          await work.catch(() => {});
-        }, signal)
+        .run(
+          async () => {
+            const work = this.runAll(p, signal);
+            // The caller hears about a deadline/cancel at once, even if a chunk is still computing...
+            raceAbort(work, signal).then(resolve, reject);
+            // ...but the slot stays taken until the work has really stopped, so overload cannot pile up.
+            await work.catch(() => {});
+          },
+          signal,
+          p.model.description.name,
+        )
         .catch(reject); // queue full, or aborted while queued
     });
   }
 
   private async runAll(p: PreparedCall, signal: AbortSignal): Promise<Explanation> {
     const parts: Explanation[] = [];
-    const step = Math.max(1, this.options.chunkRows);
-    for (let from = 0; from < p.rows; from += step) {
+    for (let from = 0; from < p.rows; from += p.chunkRows) {
       if (signal.aborted) throw signal.reason;
-      parts.push(await this.runRange(p, from, Math.min(p.rows, from + step), signal));
+      parts.push(await this.runRange(p, from, Math.min(p.rows, from + p.chunkRows), signal));
       // Let timers, cancellations and other calls' I/O run between chunks.
-      if (from + step < p.rows) await yieldToLoop();
+      if (from + p.chunkRows < p.rows) await yieldToLoop();
     }
     if (signal.aborted) throw signal.reason;
     this.metrics.rows.inc({ method: p.method.name }, p.rows);
@@ -142,11 +225,20 @@ export class ExplainService {
    */
   async *stream(p: PreparedCall, chunkSize: number, signal: AbortSignal): AsyncGenerator<{ offset: number; explanation: Explanation }> {
     const step = Math.max(1, chunkSize);
+    const key = p.model.description.name;
     for (let from = 0; from < p.rows; from += step) {
       if (signal.aborted) throw signal.reason;
       const to = Math.min(p.rows, from + step);
-      const run = () => this.runRange(p, from, to, signal);
-      const e = await (from === 0 ? this.limiter.run(run, signal) : this.limiter.runUnbounded(run, signal));
+      const run = async () => {
+        const parts: Explanation[] = [];
+        for (let a = from; a < to; a += p.chunkRows) {
+          if (a > from) await yieldToLoop();
+          if (signal.aborted) throw signal.reason;
+          parts.push(await this.runRange(p, a, Math.min(to, a + p.chunkRows), signal));
+        }
+        return mergeExplanations(parts);
+      };
+      const e = await (from === 0 ? this.limiter.run(run, signal, key) : this.limiter.runUnbounded(run, signal, key));
       this.metrics.rows.inc({ method: p.method.name }, to - from);
       yield { offset: from, explanation: this.finish(p, e) };
     }

@@ -1,4 +1,8 @@
-/** grpc-js implementation of genome.explain.v1.Explainer over the transport-independent ExplainService. */
+/**
+ * grpc-js implementation of genome.explain.v1.Explainer over the transport-independent ExplainService. Every call
+ * authenticates before anything else, and every handler runs inside a guard: whatever throws becomes a status
+ * (INTERNAL with an error id that is in the log, for a bug), never an uncaught exception.
+ */
 import { randomUUID } from 'node:crypto';
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceError } from '@grpc/grpc-js';
 import { explain as pb } from '@genome/proto';
@@ -8,8 +12,8 @@ import { modelInfo, type SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { dataFromRequest } from '../explain/input.js';
 import type { ExplainCall } from '../explain/service.js';
-import { toExplainResponse } from '../explain/response.js';
-import { grpcStatusName, toStatus } from '../status.js';
+import { encodeExplainResponse, encodeStreamResult } from '../explain/encode.js';
+import { quote } from '../quote.js';
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
@@ -21,7 +25,7 @@ export function methodName(req: pb.ExplainRequest): string {
   try {
     name = pb.methodToJSON(req.method);
   } catch {
-    throw new SidecarError('INVALID_REQUEST', `unknown method enum value ${String(req.method)}; send method_name instead`);
+    throw new SidecarError('INVALID_REQUEST', `unknown method enum value ${quote(req.method)}; send method_name instead`);
   }
   return name.slice('METHOD_'.length).toLowerCase();
 }
@@ -40,18 +44,13 @@ function header(md: Metadata, key: string): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
-function toCall(ctx: SidecarContext, req: pb.ExplainRequest, md: Metadata): ExplainCall {
-  const principal = ctx.auth.authenticate(header(md, 'authorization'));
+function toCall(ctx: SidecarContext, req: pb.ExplainRequest, stream: boolean): ExplainCall {
   const sel = req.outputs;
   return {
-    model: { name: req.model?.name ?? '', version: req.model?.version ?? '' },
     method: methodName(req),
     params: req.parameters ?? {},
     outputs: sel ? { indices: sel.indices, names: sel.names, topK: sel.topK } : undefined,
-    data: (d) => {
-      ctx.auth.authorize(principal, d.name);
-      return dataFromRequest(req, d, ctx.limits);
-    },
+    data: (d) => dataFromRequest(req, d, { ...ctx.limits, stream }),
   };
 }
 
@@ -64,9 +63,9 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
       return null;
     }
     const errorId = randomUUID();
-    const s = toStatus(err, errorId);
-    ctx.metrics.observe('grpc', rpc, method, grpcStatusName(s.grpc), seconds);
-    const fields = { rpc, method, requestId, ms: +(seconds * 1000).toFixed(3), status: grpcStatusName(s.grpc), ...extra };
+    const s = ctx.status(err, errorId);
+    ctx.metrics.observe('grpc', rpc, method, s.name, seconds);
+    const fields = { rpc, method, requestId, ms: +(seconds * 1000).toFixed(3), status: s.name, ...extra };
     if (s.internal) ctx.logger.error({ ...fields, errorId, err }, 'call failed (internal)');
     else ctx.logger.info({ ...fields, message: s.message }, 'call failed');
     return Object.assign(new Error(s.message), { code: s.grpc, details: s.message, metadata: undefined as never });
@@ -81,22 +80,35 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
     return scope;
   };
 
+  /** What every call checks first: the server is not draining, the caller is known, the bytes decoded. */
+  const admit = (call: AnyCall) => {
+    if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
+    const principal = ctx.auth.authenticate(header(call.metadata, 'authorization'));
+    checkDecoded(call.request);
+    return principal;
+  };
+
+  /** Runs `body` and reports its outcome through `done`, whatever it throws, synchronously or not. */
+  const guarded = <T>(body: () => Promise<T>, done: (err: unknown, value?: T) => void): void => {
+    let p: Promise<T>;
+    try {
+      p = body();
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(
+      (v) => done(null, v),
+      (err: unknown) => done(err ?? new Error('rejected without a reason')),
+    );
+  };
+
   const unary = <Q, R>(rpc: string, body: (req: Q, call: ServerUnaryCall<Q, R>, scope: CallScope) => Promise<R>) =>
     (call: ServerUnaryCall<Q, R>, callback: sendUnaryData<R>): void => {
       const scope = open(call as AnyCall);
-      const run = async () => {
-        if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
-        checkDecoded(call.request);
-        return body(call.request, call, scope);
-      };
-      run().then(
-        (res) => {
-          finish(rpc, '', scope, null, '');
-          scope.dispose();
-          callback(null, res);
-        },
-        (err: unknown) => {
-          callback(finish(rpc, '', scope, err, ''));
+      guarded(
+        () => body(call.request, call, scope),
+        (err, res) => {
+          callback(finish(rpc, '', scope, err, ''), res);
           scope.dispose();
         },
       );
@@ -106,26 +118,25 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
     explain(call: ServerUnaryCall<pb.ExplainRequest, pb.ExplainResponse>, callback: sendUnaryData<pb.ExplainResponse>): void {
       const scope = open(call as AnyCall);
       const req = call.request;
-      const requestId = req.requestId || randomUUID();
+      let requestId = '';
       let method = '';
       let model = '';
-      const run = async () => {
-        if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
-        checkDecoded(req);
-        const p = ctx.service.prepare(toCall(ctx, req, call.metadata));
-        method = p.method.name;
-        model = p.model.description.name;
-        const e = await ctx.service.run(p, scope.signal);
-        return toExplainResponse(e, p.model.description, requestId, scope.elapsedMs());
-      };
-      run().then(
-        (res) => {
-          finish('Explain', method, scope, null, requestId, { model, rows: res.shape[0] });
-          scope.dispose();
-          callback(null, res);
+      let rows = 0;
+      guarded(
+        async () => {
+          const principal = admit(call as AnyCall);
+          requestId = String(req.requestId ?? '').slice(0, 200) || randomUUID();
+          const m = ctx.service.resolve(principal, req.model);
+          model = m.description.name;
+          const p = ctx.service.prepare(m, toCall(ctx, req, false));
+          method = p.method.name;
+          const e = await ctx.service.run(p, scope.signal);
+          rows = p.rows;
+          // Encoded here, in pieces with pauses (grpc-js sends a Buffer as it is): a large answer does not stop the loop.
+          return (await encodeExplainResponse(e, p.model.description, requestId, scope.elapsedMs(), scope.signal)) as unknown as pb.ExplainResponse;
         },
-        (err: unknown) => {
-          callback(finish('Explain', method, scope, err, requestId, { model }));
+        (err, res) => {
+          callback(finish('Explain', method, scope, err, requestId, { model, ...(err ? {} : { rows }) }), res);
           scope.dispose();
         },
       );
@@ -133,12 +144,11 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
 
     explainStream(call: ServerWritableStream<pb.ExplainStreamRequest, pb.ExplainStreamResponse>): void {
       const scope = open(call as AnyCall);
-      const req = call.request?.request ?? pb.ExplainRequest.fromPartial({});
-      const requestId = req.requestId || randomUUID();
+      let requestId = '';
       let method = '';
       let model = '';
-      const write = async (msg: pb.ExplainStreamResponse) => {
-        if (!call.write(msg)) {
+      const write = async (msg: pb.ExplainStreamResponse | Buffer) => {
+        if (!call.write(msg as pb.ExplainStreamResponse)) {
           await new Promise<void>((resolve, reject) => {
             const onDrain = () => { scope.signal.removeEventListener('abort', onAbort); resolve(); };
             const onAbort = () => { call.off('drain', onDrain); reject(scope.signal.reason); };
@@ -147,49 +157,46 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
           });
         }
       };
-      const run = async () => {
-        if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
-        checkDecoded(call.request);
-        const p = ctx.service.prepare(toCall(ctx, req, call.metadata));
-        method = p.method.name;
-        model = p.model.description.name;
-        const chunk = call.request.chunkSize || ctx.limits.streamChunkRows;
-        let done = 0;
-        for await (const { offset, explanation } of ctx.service.stream(p, chunk, scope.signal)) {
-          await write({ result: toExplainResponse(explanation, p.model.description, requestId, scope.elapsedMs()), rowOffset: offset });
-          done = offset + explanation.values.length;
-          await write({ progress: { rowsDone: done, rowsTotal: p.rows, elapsedMs: scope.elapsedMs(), done: done === p.rows }, rowOffset: offset });
-        }
-        return done;
-      };
-      run().then(
-        (rows) => {
-          finish('ExplainStream', method, scope, null, requestId, { model, rows });
-          scope.dispose();
-          call.end();
+      guarded(
+        async () => {
+          const principal = admit(call as AnyCall);
+          const req = call.request.request ?? pb.ExplainRequest.fromPartial({});
+          requestId = String(req.requestId ?? '').slice(0, 200) || randomUUID();
+          const m = ctx.service.resolve(principal, req.model);
+          model = m.description.name;
+          const chunk = Math.min(call.request.chunkSize || ctx.limits.streamChunkRows, ctx.limits.maxRows);
+          const p = ctx.service.prepare(m, toCall(ctx, req, true), chunk);
+          method = p.method.name;
+          let done = 0;
+          for await (const { offset, explanation } of ctx.service.stream(p, chunk, scope.signal)) {
+            await write(await encodeStreamResult(explanation, p.model.description, requestId, scope.elapsedMs(), offset, scope.signal));
+            done = offset + explanation.values.length;
+            await write({ progress: { rowsDone: done, rowsTotal: p.rows, elapsedMs: scope.elapsedMs(), done: done === p.rows }, rowOffset: offset });
+          }
+          return done;
         },
-        (err: unknown) => {
-          const e = finish('ExplainStream', method, scope, err, requestId, { model });
+        (err, rows) => {
+          const e = finish('ExplainStream', method, scope, err, requestId, { model, ...(rows !== undefined ? { rows } : {}) });
           scope.dispose();
-          call.emit('error', e);
+          if (e) call.emit('error', e);
+          else call.end();
         },
       );
     },
 
     listModels: unary<pb.ListModelsRequest, pb.ListModelsResponse>('ListModels', async (_req, call) => {
-      const p = ctx.auth.authenticate(header(call.metadata, 'authorization'));
-      const models = ctx.service.models.list().filter((m) => ctx.auth.canUse(p, m.description.name));
-      return { models: models.map((m) => modelInfo(ctx, m)) };
+      const principal = admit(call as AnyCall);
+      const entries = ctx.service.models.entries().filter((e) => ctx.auth.canUse(principal, e.description.name));
+      return { models: entries.map((e) => modelInfo(ctx, e)) };
     }),
 
     describeModel: unary<pb.DescribeModelRequest, pb.DescribeModelResponse>('DescribeModel', async (req, call) => {
-      const p = ctx.auth.authenticate(header(call.metadata, 'authorization'));
-      const m = ctx.service.models.get(req.model?.name ?? '', req.model?.version ?? '');
-      ctx.auth.authorize(p, m.description.name);
-      return { model: modelInfo(ctx, m) };
+      const principal = admit(call as AnyCall);
+      return { model: modelInfo(ctx, ctx.service.entryFor(principal, req.model)) };
     }),
 
-    visualize: unary<pb.VisualizeRequest, pb.VisualizeResponse>('Visualize', async () => {
+    visualize: unary<pb.VisualizeRequest, pb.VisualizeResponse>('Visualize', async (_req, call) => {
+      admit(call as AnyCall);
       throw new SidecarError(
         'NOT_IMPLEMENTED',
         'Visualize is reserved for the explanation visualiser and is not implemented in this version; render ExplainResponse.explanation_json client-side for now',

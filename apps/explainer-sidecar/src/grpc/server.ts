@@ -9,6 +9,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import type { SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { tolerantDeserializers } from './decode.js';
+import { guardedServer } from './guard.js';
 import { explainerHandlers } from './handlers.js';
 
 export const EXPLAINER_SERVICE = 'genome.explain.v1.Explainer';
@@ -66,11 +67,12 @@ export async function startGrpc(ctx: SidecarContext, opts: GrpcOptions): Promise
   });
   server.addService(tolerantDeserializers(pb.ExplainerService), explainerHandlers(ctx));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [EXPLAINER_SERVICE]: 'NOT_SERVING' });
-  health.addToServer(server);
+  const guarded = guardedServer(server, ctx.logger);
+  health.addToServer(guarded);
   const protoFile = join(opts.protoDir, 'genome/explain/v1/explainer.proto');
   read(protoFile, 'explainer contract (set --proto-dir)');
   const defs = protoLoader.loadSync([protoFile, healthProtoPath], { includeDirs: [opts.protoDir] });
-  new ReflectionService(defs).addToServer(server);
+  new ReflectionService(defs).addToServer(guarded);
   const creds = serverCredentials(opts.tls);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host}:${opts.port}`, creds, (err, p) => (err ? reject(new SidecarError('CONFIG', `cannot listen for gRPC on ${opts.host}:${opts.port}: ${err.message}`, { cause: err })) : resolve(p))),

@@ -25,6 +25,18 @@ function camModel(model: LoadedModel, layer: string | undefined): Promise<CamMod
   return p;
 }
 
+/** Channels assumed for a target layer not seen yet (Score-CAM and Ablation-CAM run one pass per channel). */
+const ASSUMED_CHANNELS = 2048;
+const channelsSeen = new WeakMap<LoadedModel, Map<string, number>>();
+
+function camParams(params: Record<string, unknown>) {
+  return {
+    method: optString(params, 'cam_method', CAM_METHODS as readonly CamMethod[]) ?? 'gradcam',
+    layer: optString(params, 'target_layer'),
+    includeHeatmap: optBool(params, 'include_heatmap') ?? true,
+  };
+}
+
 export const gradcam: ExplainMethod = {
   name: 'gradcam',
   description: 'Grad-CAM family class-activation maps for ONNX image classifiers',
@@ -35,18 +47,35 @@ export const gradcam: ExplainMethod = {
     if (!(model.extras?.onnxBytes instanceof Uint8Array)) return 'Grad-CAM needs the ONNX model bytes (serve an .onnx file)';
     return null;
   },
+  cost(model, _data, params) {
+    const { method, layer } = camParams(params);
+    const perChannel = method === 'scorecam' || method === 'ablationcam';
+    const channels = channelsSeen.get(model)?.get(layer ?? '') ?? ASSUMED_CHANNELS;
+    const pixels = model.description.inputShape.slice(1).reduce((a, b) => a * Math.max(1, b), 1);
+    return {
+      modelRowsPerRow: perChannel ? channels + 1 : 2,
+      rowOps: pixels * 8,
+      how: perChannel ? `${method}: one pass per channel of the target layer (${channels}${channelsSeen.get(model)?.has(layer ?? '') ? '' : ', assumed'})` : `${method}: a forward and a backward pass`,
+      valuesPerRow: pixels,
+    };
+  },
   async explain(model, data, params, ctx) {
     if (data.kind !== 'image') throw new Error('unreachable');
-    const method = optString(params, 'cam_method', CAM_METHODS as readonly CamMethod[]) ?? 'gradcam';
-    const cm = await camModel(model, optString(params, 'target_layer'));
+    const { method, layer, includeHeatmap } = camParams(params);
+    const cm = await camModel(model, layer);
     const n = data.shape[0]!;
     const outputNames = model.description.outputNames;
     const idx = ctx.outputIndices;
     if (idx && idx.length > 1) {
       throw new SidecarError('INVALID_REQUEST', `gradcam explains one class per image; select one output (got ${idx.length})`);
     }
-    const run = await computeCams(cm, data.pixels, n, { method, ...(idx ? { targets: idx[0]! } : {}), outputNames });
-    const includeHeatmap = optBool(params, 'include_heatmap') ?? true;
+    const run = await computeCams(cm, data.pixels, n, { method, ...(idx ? { targets: idx[0]! } : {}), outputNames, signal: ctx.signal });
+    const first = run.results[0];
+    if (first?.weights) {
+      let per = channelsSeen.get(model);
+      if (!per) channelsSeen.set(model, (per = new Map()));
+      per.set(layer ?? '', first.weights.length);
+    }
     const e = camExplanation(run, { includeHeatmap, outputSpace: model.description.outputSpace, parameters: { cam_method: method } });
     // One explained class per image: the selected one, or each image's top class (listed in details.targets).
     return {

@@ -20,6 +20,7 @@ import { SidecarError } from '../errors.js';
 import { readBackgroundCsv } from './background.js';
 import type { ModelRegistry } from './registry.js';
 import type { LoadedModel, ModelDescription, ModelSpec } from './types.js';
+import { cooperative } from './cooperative.js';
 import { sha256 } from './hash.js';
 import { loadPackageModel } from './package.js';
 import { parseTreeFile } from './tree-file.js';
@@ -132,11 +133,44 @@ async function loadFile(spec: Extract<ModelSpec, { kind: 'file' }>, registry: Mo
   });
 }
 
-async function loadRemote(spec: Extract<ModelSpec, { kind: 'remote' }>, registry: ModelRegistry): Promise<LoadedModel> {
+type RemoteSpec = Extract<ModelSpec, { kind: 'remote' }>;
+
+/**
+ * What is known of a remote model before its server answers: served while the model is not ready (ListModels,
+ * DescribeModel), with the feature names from the flags or the background CSV.
+ */
+export function remoteDescription(spec: RemoteSpec): ModelDescription {
+  const protocol = spec.protocol === 'v2' ? 'rest' : 'grpc';
+  const remoteName = spec.remoteName ?? spec.name;
+  let featureNames = spec.featureNames ?? [];
+  if (!spec.featureNames && spec.backgroundPath && spec.input !== 'text') {
+    try {
+      featureNames = readBackgroundCsv(spec.backgroundPath, undefined).names;
+    } catch {
+      // reported when the model loads
+    }
+  }
+  return {
+    name: spec.name,
+    version: spec.version ?? '',
+    sha256: '',
+    source: `oip+${protocol}://${spec.host}/${remoteName}`,
+    format: 'oip',
+    kind: spec.input === 'text' ? 'text' : 'tabular',
+    featureNames: [...featureNames],
+    outputNames: [],
+    outputSpace: 'raw',
+    description: `remote ${spec.input === 'text' ? 'text ' : ''}model "${remoteName}" at ${spec.host} (Open Inference Protocol, ${protocol}${spec.input === 'text' ? ', BYTES input' : ''})`,
+    inputShape: [],
+  };
+}
+
+async function loadRemote(spec: RemoteSpec, registry: ModelRegistry): Promise<LoadedModel> {
   const protocol = spec.protocol === 'v2' ? 'rest' : 'grpc';
   const url = protocol === 'rest' && !/^https?:\/\//.test(spec.host) ? `${spec.useTls ? 'https' : 'http'}://${spec.host}` : protocol === 'grpc' && spec.useTls && !spec.host.startsWith('grpcs://') ? `grpcs://${spec.host}` : spec.host;
   const remoteName = spec.remoteName ?? spec.name;
   const ref = `oip+${protocol}://${spec.host}/${remoteName}${spec.input === 'text' ? '#text' : ''}`;
+  const known = remoteDescription(spec);
   return registry.loadCached({ ref, version: spec.version ?? '', sha256: '' }, async () => {
     if (spec.input === 'text') {
       if (spec.backgroundPath || spec.featureNames) {
@@ -149,19 +183,7 @@ async function loadRemote(spec: Extract<ModelSpec, { kind: 'remote' }>, registry
         ...(spec.version ? { version: spec.version } : {}),
         ...(spec.timeoutMs ? { timeoutMs: spec.timeoutMs } : {}),
       });
-      const description: ModelDescription = {
-        name: spec.name,
-        version: spec.version ?? '',
-        sha256: '',
-        source: `oip+${protocol}://${spec.host}/${remoteName}`,
-        format: 'oip',
-        kind: 'text',
-        featureNames: [],
-        outputNames: [...p.outputNames],
-        outputSpace: p.outputSpace,
-        description: `remote text model "${remoteName}" at ${spec.host} (Open Inference Protocol, ${protocol}, BYTES input)`,
-        inputShape: [],
-      };
+      const description: ModelDescription = { ...known, outputNames: [...p.outputNames], outputSpace: p.outputSpace };
       return { description, predictor: p, close: async () => p.close?.() };
     }
     const bg = spec.backgroundPath ? readBackgroundCsv(spec.backgroundPath, spec.featureNames) : undefined;
@@ -178,27 +200,22 @@ async function loadRemote(spec: Extract<ModelSpec, { kind: 'remote' }>, registry
     if (names.length !== p.nFeatures) {
       throw new SidecarError('CONFIG', `remote model "${remoteName}" takes ${p.nFeatures} features but ${names.length} feature names were given`);
     }
-    const description: ModelDescription = {
-      name: spec.name,
-      version: spec.version ?? '',
-      sha256: '',
-      source: ref,
-      format: 'oip',
-      kind: 'tabular',
-      featureNames: names,
-      outputNames: [...p.outputNames],
-      outputSpace: p.outputSpace,
-      description: `remote model "${remoteName}" at ${spec.host} (Open Inference Protocol, ${protocol})`,
-      inputShape: [],
-    };
+    const description: ModelDescription = { ...known, featureNames: names, outputNames: [...p.outputNames], outputSpace: p.outputSpace };
     return { description, predictor: p, ...(bg ? { background: { data: bg.data, rows: bg.rows } } : {}), close: async () => p.close?.() };
   });
 }
 
-/** Loads one configured model. */
+/**
+ * Loads one configured model. Its predictor is wrapped by {@link cooperative}, so explainers' model calls yield to
+ * the event loop and stop when their call is cancelled.
+ */
 export async function loadModel(spec: ModelSpec, registry: ModelRegistry): Promise<LoadedModel> {
   const m = spec.kind === 'file' ? await loadFile(spec, registry) : spec.kind === 'package' ? await loadPackageModel(spec, registry) : await loadRemote(spec, registry);
   // A cache hit may carry the name of the first spec that loaded the same bytes: serve it under this spec's name.
   const name = spec.name ?? (spec.kind === 'file' ? stem(spec.path) : m.description.name);
-  return name === m.description.name ? m : { ...m, description: { ...m.description, name } };
+  return {
+    ...m,
+    description: name === m.description.name ? m.description : { ...m.description, name },
+    ...(m.predictor ? { predictor: cooperative(m.predictor) } : {}),
+  };
 }

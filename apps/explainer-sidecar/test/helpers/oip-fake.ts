@@ -31,13 +31,21 @@ export interface FakeOipServer {
   httpPort: number;
   /** ModelInfer calls received (gRPC + REST). */
   readonly calls: number;
+  /** While true, ModelInfer calls are received but never answered (a hung model server). */
+  hang: boolean;
   close(): Promise<void>;
+}
+
+/** Where the fake server listens (port 0 = any free port). */
+export interface FakeOipPorts {
+  grpcPort?: number;
+  httpPort?: number;
 }
 
 const emptyContents = { boolContents: [], intContents: [], int64Contents: [], uintContents: [], uint64Contents: [], fp32Contents: [], fp64Contents: [], bytesContents: [] };
 
-export async function startFakeModelServer<In>(model: FakeModel<In>): Promise<FakeOipServer> {
-  const state = { calls: 0 };
+export async function startFakeModelServer<In>(model: FakeModel<In>, ports: FakeOipPorts = {}): Promise<FakeOipServer> {
+  const state = { calls: 0, hang: false };
   const meta = { name: model.name, versions: ['1'], platform: model.platform, inputs: model.inputs, outputs: [model.output] };
   const width = model.output.shape[1] ?? 1;
   const server = new Server();
@@ -52,6 +60,7 @@ export async function startFakeModelServer<In>(model: FakeModel<In>): Promise<Fa
     },
     modelInfer: (call: ServerUnaryCall<inference.ModelInferRequest, inference.ModelInferResponse>, cb) => {
       state.calls++;
+      if (state.hang) return;
       const req = call.request;
       if (req.modelName !== model.name) return cb({ code: 5, details: `unknown model ${req.modelName}` });
       const input = model.fromGrpc(req);
@@ -68,7 +77,7 @@ export async function startFakeModelServer<In>(model: FakeModel<In>): Promise<Fa
     },
   };
   server.addService(inference.GRPCInferenceServiceService, impl);
-  const grpcPort = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const grpcPort = await new Promise<number>((res, rej) => server.bindAsync(`127.0.0.1:${ports.grpcPort ?? 0}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
 
   const http: HttpServer = createServer((req, res) => {
     const url = req.url ?? '';
@@ -82,6 +91,7 @@ export async function startFakeModelServer<In>(model: FakeModel<In>): Promise<Fa
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         state.calls++;
+        if (state.hang) return;
         const input = model.fromRest(JSON.parse(body));
         if (typeof input === 'string') return send(400, { error: input });
         const { rows, data } = model.compute(input);
@@ -91,7 +101,7 @@ export async function startFakeModelServer<In>(model: FakeModel<In>): Promise<Fa
     }
     send(404, { error: `no route ${url}` });
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => http.listen(ports.httpPort ?? 0, '127.0.0.1', () => r()));
   const httpPort = (http.address() as { port: number }).port;
   return {
     grpcPort,
@@ -99,8 +109,15 @@ export async function startFakeModelServer<In>(model: FakeModel<In>): Promise<Fa
     get calls() {
       return state.calls;
     },
+    get hang() {
+      return state.hang;
+    },
+    set hang(v: boolean) {
+      state.hang = v;
+    },
     async close() {
       server.forceShutdown();
+      http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));
     },
   };

@@ -2,7 +2,7 @@
  * A fake Open Inference Protocol model server (grpc-js and node:http, port 0) serving one linear model
  * y = bias + sum_i weights[i] * x_i, so Shapley values are known in closed form: w_i * (x_i - E_bg[x_i]).
  */
-import { startFakeModelServer, type FakeOipServer } from './oip-fake.js';
+import { startFakeModelServer, type FakeOipPorts, type FakeOipServer } from './oip-fake.js';
 
 export interface LinearModel {
   name: string;
@@ -23,7 +23,7 @@ function predict(m: LinearModel, x: ArrayLike<number>, n: number): number[] {
   return out;
 }
 
-export function startFakeOip(model: LinearModel): Promise<FakeOip> {
+export function startFakeOip(model: LinearModel, ports: FakeOipPorts = {}): Promise<FakeOip> {
   return startFakeModelServer<{ x: ArrayLike<number>; n: number }>({
     name: model.name,
     platform: 'linear',
@@ -45,5 +45,5 @@ export function startFakeOip(model: LinearModel): Promise<FakeOip> {
       return { x: inp.data.flat(4) as number[], n: inp.shape[0]! };
     },
     compute: ({ x, n }) => ({ rows: n, data: predict(model, x, n) }),
-  });
+  }, ports);
 }
