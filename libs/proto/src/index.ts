@@ -2,6 +2,9 @@
  * Generated TypeScript for Genome's gRPC contracts (ts-proto, grpc-js services). Regenerate with `npm run proto`.
  * - `inference`: the Open Inference Protocol (KServe V2 / Triton / MLServer) `inference.GRPCInferenceService`.
  * - `explain`: the Genome explainer contract `genome.explain.v1.Explainer` (proto/genome/explain/v1/explainer.proto).
+ * - `health`: the standard `grpc.health.v1.Health` (proto/grpc/health/v1/health.proto), which every Genome server
+ *   serves.
  */
 export * as inference from './gen/inference/v2/open_inference_grpc.js';
 export * as explain from './gen/genome/explain/v1/explainer.js';
+export * as health from './gen/grpc/health/v1/health.js';

@@ -161,9 +161,31 @@ export interface TabularInput {
   values: number[];
 }
 
-/** One tabular row. */
+/**
+ * One tabular row: numbers in `values` (NaN = missing), or, to send raw values such as category names, `cells`.
+ * Set one of the two; servers before cells was added read only `values`.
+ */
 export interface Row {
   values: number[];
+  /**
+   * The row's cells as the caller holds them: a number, a category name (for a categorical feature, looked up in the
+   * model's category list), or missing.
+   */
+  cells: Cell[];
+}
+
+/** One raw cell of a tabular row. */
+export interface Cell {
+  /** A number (for a categorical feature: its category code). */
+  number?:
+    | number
+    | undefined;
+  /** A category name of a categorical feature. */
+  category?:
+    | string
+    | undefined;
+  /** A missing value (true). */
+  missing?: boolean | undefined;
 }
 
 /** Texts for text models (one explanation row per text). */
@@ -579,7 +601,7 @@ export const TabularInput: MessageFns<TabularInput> = {
 };
 
 function createBaseRow(): Row {
-  return { values: [] };
+  return { values: [], cells: [] };
 }
 
 export const Row: MessageFns<Row> = {
@@ -590,6 +612,9 @@ export const Row: MessageFns<Row> = {
         writer.double(v);
       }
       writer.join();
+    }
+    for (const v of message.cells) {
+      Cell.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -625,6 +650,14 @@ export const Row: MessageFns<Row> = {
 
             break;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cells.push(Cell.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -640,6 +673,7 @@ export const Row: MessageFns<Row> = {
   fromJSON(object: any): Row {
     return {
       values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.Number(e)) : [],
+      cells: globalThis.Array.isArray(object?.cells) ? object.cells.map((e: any) => Cell.fromJSON(e)) : [],
     };
   },
 
@@ -647,6 +681,9 @@ export const Row: MessageFns<Row> = {
     const obj: any = {};
     if (message.values?.length) {
       obj.values = message.values.map((e) => floatToJson(e));
+    }
+    if (message.cells?.length) {
+      obj.cells = message.cells.map((e) => Cell.toJSON(e));
     }
     return obj;
   },
@@ -657,6 +694,108 @@ export const Row: MessageFns<Row> = {
   fromPartial<I extends Exact<DeepPartial<Row>, I>>(object: I): Row {
     const message = createBaseRow();
     message.values = object.values?.map((e) => e) || [];
+    message.cells = object.cells?.map((e) => Cell.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCell(): Cell {
+  return { number: undefined, category: undefined, missing: undefined };
+}
+
+export const Cell: MessageFns<Cell> = {
+  encode(message: Cell, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.number !== undefined) {
+      writer.uint32(9).double(message.number);
+    }
+    if (message.category !== undefined) {
+      writer.uint32(18).string(message.category);
+    }
+    if (message.missing !== undefined) {
+      writer.uint32(24).bool(message.missing);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Cell {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCell();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.number = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.category = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.missing = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Cell {
+    return {
+      number: isSet(object.number) ? globalThis.Number(object.number) : undefined,
+      category: isSet(object.category) ? globalThis.String(object.category) : undefined,
+      missing: isSet(object.missing) ? globalThis.Boolean(object.missing) : undefined,
+    };
+  },
+
+  toJSON(message: Cell): unknown {
+    const obj: any = {};
+    if (message.number !== undefined) {
+      obj.number = floatToJson(message.number);
+    }
+    if (message.category !== undefined) {
+      obj.category = message.category;
+    }
+    if (message.missing !== undefined) {
+      obj.missing = message.missing;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Cell>, I>>(base?: I): Cell {
+    return Cell.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Cell>, I>>(object: I): Cell {
+    const message = createBaseCell();
+    message.number = object.number ?? undefined;
+    message.category = object.category ?? undefined;
+    message.missing = object.missing ?? undefined;
     return message;
   },
 };
