@@ -14,7 +14,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { explain } from '@genome/proto';
 import { fixture, readFixtureJson } from '../../../tools/fixtures.js';
 import { buildModel } from '../../../tools/onnx-build.js';
-import { client, explainCall, grpcError, type Client } from './helpers/client.js';
+import { client, explainCall, grpcError, type Client, type ExplainRequestInit } from './helpers/client.js';
 import { startFakeTextOip } from './helpers/oip-text-server.js';
 import { startSidecarProcess, type SidecarProcess } from './helpers/sidecar-process.js';
 import { healthCheck } from './helpers/std-clients.js';
@@ -24,7 +24,7 @@ const MAX_MODEL_ROWS = 1_000_000;
 const LAG_LIMIT_MS = 100;
 const WIDE = 120;
 
-type Req = Partial<explain.ExplainRequest>;
+type Req = ExplainRequestInit;
 const tabular = (rows: number[][]) => ({ tabular: { rows: rows.map((values) => ({ values })), featureNames: [] as string[], values: [] as number[] } });
 const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { explain } from '@genome/proto';
 import { formatReport, fuzzServer, pb, type FuzzReport, type GrpcMethodSurface, type HttpSurface } from '../../../tools/server-fuzz.js';
-import { client, explainCall } from './helpers/client.js';
+import { client, explainCall, type ExplainRequestInit } from './helpers/client.js';
 import { FEATURES, LINEAR } from './helpers/linear.js';
 import { startFakeOip } from './helpers/oip-server.js';
 import { startSidecarProcess, type SidecarProcess } from './helpers/sidecar-process.js';
@@ -30,7 +30,7 @@ const CONTINUE = process.env.GENOME_FUZZ_CONTINUE === '1';
 const DEADLINE_MS = 5000; // gRPC calls carry it; REST calls get it from --default-deadline-ms
 const MARGIN_MS = 2000;
 
-type Req = Partial<explain.ExplainRequest>;
+type Req = ExplainRequestInit;
 const enc = (r: Req) => Buffer.from(explain.ExplainRequest.encode(explain.ExplainRequest.fromPartial(r)).finish());
 const encStream = (r: Req, chunkSize: number) => Buffer.from(explain.ExplainStreamRequest.encode(explain.ExplainStreamRequest.fromPartial({ request: r, chunkSize })).finish());
 const rows = (xs: number[][]) => ({ rows: xs.map((values) => ({ values })), featureNames: [] as string[], values: [] as number[] });

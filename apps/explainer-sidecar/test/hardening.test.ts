@@ -11,7 +11,7 @@ import { explain } from '@genome/proto';
 import { httpExchange, pb } from '../../../tools/server-fuzz.js';
 import { fixture } from '../../../tools/fixtures.js';
 import type { ExplainMethod } from '../src/index.js';
-import { client, describeModel, explainCall, explainStream, grpcError, type Client } from './helpers/client.js';
+import { client, describeModel, explainCall, explainStream, grpcError, type Client, type ExplainRequestInit } from './helpers/client.js';
 import { LINEAR, linearSetup } from './helpers/linear.js';
 import { startFakeOip } from './helpers/oip-server.js';
 import { sidecar } from './helpers/sidecar.js';
@@ -78,7 +78,7 @@ t.test('2. every parameter that scales work is bounded, and a call over the budg
   t.teardown(() => s.close(100));
   const c = client(s.grpcPort);
   t.teardown(() => c.close());
-  const cases: [string, Partial<explain.ExplainRequest>, RegExp][] = [
+  const cases: [string, ExplainRequestInit, RegExp][] = [
     ['permutation_shap max_evals 1e6', { methodName: 'permutation_shap', parameters: { max_evals: 1_000_000 }, ...tab([rfRow]) }, /"max_evals" must be an integer in \[1, 100000\] \(this server's limit; its operator can raise it with --max-samples\), got 1000000/],
     ['kernel_shap nsamples 2^53', { methodName: 'kernel_shap', parameters: { nsamples: 2 ** 53 }, ...tab([rfRow]) }, /--max-samples/],
     ['lime num_samples 1e6', { methodName: 'lime', parameters: { num_samples: 1e6 }, ...tab([rfRow]) }, /--max-samples/],

@@ -3,6 +3,7 @@
 // plugged into the method registry.
 import t from 'tap';
 import { status } from '@grpc/grpc-js';
+import { explain } from '@genome/proto';
 import { client, explainCall, grpcError, listModels } from './helpers/client.js';
 import { linearSetup, sleepLog, sleepMethod } from './helpers/linear.js';
 import { sidecar } from './helpers/sidecar.js';
@@ -97,7 +98,7 @@ t.test('a client cancel stops the work', async (t) => {
   const c = client(s.grpcPort);
   t.teardown(() => c.close());
   const aborted0 = sleepLog.aborted;
-  const stream = c.explainStream({ request: { ...sleepReq(10_000), requestId: '', method: 0, model: undefined, outputs: undefined }, chunkSize: 1 });
+  const stream = c.explainStream(explain.ExplainStreamRequest.fromPartial({ request: sleepReq(10_000), chunkSize: 1 }));
   stream.on('error', () => {});
   await until(() => s.limiter.stats.inFlight === 1);
   stream.cancel();

@@ -3,11 +3,11 @@
 // Uses /usr/bin/python3 explicitly (a pyenv python3 on PATH would not see Debian's packages).
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { defaultConfig } from '../src/index.js';
+import { DEFAULT_MODEL_DIR, defaultConfig } from '../src/index.js';
 import { LINEAR, linearSetup } from './helpers/linear.js';
 import { sidecar } from './helpers/sidecar.js';
 
@@ -62,4 +62,30 @@ t.test('Python grpcio client with stubs generated from the proto', async (t) => 
   t.same((out.invalid as string[])[0], 'INVALID_ARGUMENT');
   t.match((out.invalid as string[])[1], /no input/);
   t.equal(out.visualize, 'UNIMPLEMENTED');
+});
+
+t.test("the README's Python instructions work as written", async (t) => {
+  if (!hasGrpc()) {
+    t.fail('Debian python3-grpcio / python3-grpc-tools are not installed: apt-get install -y python3-grpcio python3-grpc-tools');
+    return;
+  }
+  const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('From Python, on Debian 12'));
+  const sh = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const py = /```python\n([\s\S]*?)```/.exec(section)![1]!;
+  const run = /run with: (.*)$/m.exec(py)![1]!;
+  // The repository root, as the README says: a temp dir with the repository's proto/ in it.
+  const dir = mkdtempSync(join(tmpdir(), 'sidecar-readme-py-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  symlinkSync(defaultConfig().protoDir, join(dir, 'proto'));
+  for (const line of sh.trim().split('\n')) {
+    if (line.startsWith('sudo apt-get')) continue; // installed by .ci/run
+    execFileSync('bash', ['-c', line], { cwd: dir, stdio: 'pipe' });
+  }
+  t.ok(existsSync(join(dir, 'py/genome/explain/v1/explainer_pb2_grpc.py')), 'the protoc line made the stubs');
+  const s = await sidecar({ models: [{ kind: 'package', path: DEFAULT_MODEL_DIR }] });
+  t.teardown(() => s.close(100));
+  writeFileSync(join(dir, 'client.py'), py.replace('localhost:8081', `127.0.0.1:${s.grpcPort}`));
+  const { stdout } = await promisify(execFile)('bash', ['-c', run], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  t.match(stdout, /^\[1, 8, 1\] \[/, `the client printed the shape and values: ${stdout.slice(0, 80)}`);
 });

@@ -97,7 +97,8 @@ export class ExplainService {
     const e = this.models.entry(name);
     if (!e) {
       const mine = this.visibleNames(principal);
-      throw new SidecarError('MODEL_NOT_FOUND', `no model named ${quote(name)} is served here; ${mine.length ? `available: ${mine.join(', ')}` : 'none is available to this caller'}`);
+      const what = name ? `no model named ${quote(name)} is served here` : 'no model is served here';
+      throw new SidecarError('MODEL_NOT_FOUND', `${what}; ${mine.length ? `available: ${mine.join(', ')}` : 'none is available to this caller'}`);
     }
     this.auth.authorize(principal, e.description.name);
     const version = ref?.version ?? '';

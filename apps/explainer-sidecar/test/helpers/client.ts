@@ -4,6 +4,9 @@ import { explain } from '@genome/proto';
 
 export type Client = InstanceType<typeof explain.ExplainerClient>;
 
+/** An ExplainRequest as callers write it: any field may be left out, at any depth (ts-proto's DeepPartial). */
+export type ExplainRequestInit = explain.DeepPartial<explain.ExplainRequest>;
+
 export function client(port: number, creds: ChannelCredentials = credentials.createInsecure(), options: Record<string, unknown> = {}): Client {
   return new explain.ExplainerClient(`127.0.0.1:${port}`, creds, options);
 }
@@ -23,7 +26,7 @@ function callOptions(o: CallOpts) {
   return o.deadlineMs ? { deadline: Date.now() + o.deadlineMs } : {};
 }
 
-export function explainCall(c: Client, req: Partial<explain.ExplainRequest>, o: CallOpts = {}): Promise<explain.ExplainResponse> {
+export function explainCall(c: Client, req: ExplainRequestInit, o: CallOpts = {}): Promise<explain.ExplainResponse> {
   return new Promise((resolve, reject) =>
     c.explain(explain.ExplainRequest.fromPartial(req), md(o), callOptions(o), (err: ServiceError | null, res?: explain.ExplainResponse) => (err ? reject(err) : resolve(res!))),
   );
@@ -41,7 +44,7 @@ export function visualize(c: Client): Promise<explain.VisualizeResponse> {
   return new Promise((resolve, reject) => c.visualize(explain.VisualizeRequest.fromPartial({ explanationJson: '{}', kind: 'force' }), (err, res) => (err ? reject(err) : resolve(res!))));
 }
 
-export function explainStream(c: Client, req: Partial<explain.ExplainRequest>, chunkSize: number, o: CallOpts = {}): Promise<explain.ExplainStreamResponse[]> {
+export function explainStream(c: Client, req: ExplainRequestInit, chunkSize: number, o: CallOpts = {}): Promise<explain.ExplainStreamResponse[]> {
   return new Promise((resolve, reject) => {
     const out: explain.ExplainStreamResponse[] = [];
     const s = c.explainStream({ request: explain.ExplainRequest.fromPartial(req), chunkSize }, md(o), callOptions(o));
