@@ -58,7 +58,7 @@ export { loadOnnxTreeEnsemble, type OnnxTreeOptions } from './onnx/tree-ensemble
 export { applyTransform, findLeaf, predict, predictLeaves, predictRaw, predictWidth, withCovers } from './tree/predict.js';
 export { tfjsPredictor, type TfjsPredictorOptions } from './predictors/tfjs.js';
 export { loadTf, type Tf } from './predictors/tf-loader.js';
-export { loadXGBoostModel, type XGBoostOptions } from './xgboost/model.js';
+export { loadXGBoostModel, type XGBoostIterationRange, type XGBoostOptions } from './xgboost/model.js';
 export { decodeUbjson, type UbjValue } from './xgboost/ubjson.js';
 export { loadLightGBMModel } from './lightgbm/model.js';
 export {
@@ -80,11 +80,13 @@ export {
   type GenomeImageInput,
   type GenomeManifest,
   type GenomeModality,
+  type GenomeModelOptions,
   type GenomeRemote,
   type GenomeSample,
 } from './package/manifest.js';
 export { DEFAULT_SEED, Rng, deriveSeed } from './random.js';
 export { loadOnnxLinearModel, linearPredictRaw, type LinearModel } from './linear/model.js';
-export { loadTreeModel, sniffTreeFormat, type TreeModelFormat } from './tree/sniff.js';
+export { loadTreeModel, sniffTreeFormat, type TreeModelFormat, type TreeModelOptions } from './tree/sniff.js';
+export { encodeRows, type RawCell, type RawRow, type RowSchema } from './tree/encode-rows.js';
 export { loadOnnxRuntime, type OrtModule } from './predictors/runtime.js';
 export { symmetricEigen } from './symmetric-eigen.js';

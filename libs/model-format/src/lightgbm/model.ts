@@ -7,6 +7,10 @@
  * Categorical splits: category in the cat_threshold bitset => left; NaN goes right for missing type NaN, else is
  * treated as category 0. Node layout is kept: internal nodes 0..L-2, leaf k at local node L-1+k.
  * Covers are internal_count / leaf_count; internal node values are LightGBM's internal_value.
+ * Category names: the `pandas_categorical:` line the Python package appends (a JSON list with one category list per
+ * pandas category column, in column order; code c = position c, as pandas' cat.codes) -> `featureCategories`, given
+ * to the categorical features in feature order when the counts agree (otherwise the columns cannot be told apart
+ * from the file, e.g. with ordered pandas categoricals or extra integer categorical columns, and no names are set).
  */
 import { ModelFormatError } from '../errors.js';
 import { Decision, Missing, type FeatureType, type OutputTransform, type TreeEnsemble } from '../tree/ensemble.js';
@@ -87,11 +91,13 @@ export function loadLightGBMModel(input: Uint8Array | string): TreeEnsemble {
   }
   if (trees.length === 0) throw invalid('no trees found.');
   flags = new Set();
+  const featureCategories = featureTypes ? pandasCategories(lines, i, featureTypes) : undefined;
   return assembleEnsemble(
     {
       nFeatures,
       ...(featureNames && featureNames.length === nFeatures ? { featureNames } : {}),
       ...(featureTypes ? { featureTypes } : {}),
+      ...(featureCategories ? { featureCategories } : {}),
       nOutputs: perIter,
       outputNames: perIter === 1 ? [transform === 'logistic' ? 'logit' : 'prediction'] : Array.from({ length: perIter }, (_, k) => `class_${k}`),
       baseScore: new Float64Array(perIter),
@@ -103,6 +109,42 @@ export function loadLightGBMModel(input: Uint8Array | string): TreeEnsemble {
     },
     trees,
   );
+}
+
+/** Reads the `pandas_categorical:` trailer (after "end of trees") and assigns its lists to the categorical features. */
+function pandasCategories(lines: string[], from: number, featureTypes: readonly FeatureType[]): (string[] | undefined)[] | undefined {
+  let line: string | undefined;
+  for (let j = from; j < lines.length; j++) {
+    if (lines[j]!.startsWith('pandas_categorical:')) {
+      line = lines[j]!.slice('pandas_categorical:'.length).trim();
+      break;
+    }
+  }
+  if (line === undefined || line === '' || line === 'null') return undefined;
+  let lists: unknown;
+  try {
+    lists = JSON.parse(line);
+  } catch (e) {
+    throw invalid(`the pandas_categorical line is not valid JSON (${(e as Error).message}).`);
+  }
+  if (!Array.isArray(lists)) throw invalid('pandas_categorical must be a JSON list of category lists.');
+  if (lists.length === 0) return undefined;
+  const names = lists.map((l, k) => {
+    if (!Array.isArray(l)) throw invalid(`pandas_categorical[${k}] is not a list of categories.`);
+    return l.map((v, c) => {
+      if (typeof v === 'string') return v;
+      if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+      if (typeof v === 'boolean') return v ? 'True' : 'False';
+      throw invalid(`pandas_categorical[${k}][${c}] is neither a string nor a finite number.`);
+    });
+  });
+  const categorical = featureTypes.flatMap((t, f) => (t === 'categorical' ? [f] : []));
+  if (categorical.length !== names.length) return undefined;
+  const out: (string[] | undefined)[] = featureTypes.map(() => undefined);
+  categorical.forEach((f, k) => {
+    out[f] = names[k];
+  });
+  return out;
 }
 
 function numbers(fields: Map<string, string>, key: string, n: number, t: number, required = true): Float64Array | undefined {

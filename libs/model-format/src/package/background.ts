@@ -1,9 +1,11 @@
 /**
  * Reads a package's background CSV: a header row, then one row per sample. Columns are matched to the
- * manifest's features by name (other columns, e.g. the target, are ignored); blank cells are missing (NaN);
- * categorical cells may hold a level name (mapped to its code) or the code itself.
+ * manifest's features by name (other columns, e.g. the target, are ignored); blank cells (and NA, NaN) are missing;
+ * the other cells are read as {@link encodeRows} reads raw rows, so a categorical cell means what it means in a
+ * request: a level name, or a number looked up by value among numeric level names (else taken as the code).
  */
 import { ModelFormatError } from '../errors.js';
+import { encodeRows, type RawCell } from '../tree/encode-rows.js';
 import type { GenomeFeature } from './manifest.js';
 
 export interface BackgroundData {
@@ -49,30 +51,27 @@ export function parseBackgroundCsv(text: string, features: readonly GenomeFeatur
     return c;
   });
   const n = Math.min(lines.length - 1, maxRows);
-  const F = features.length;
-  const rows = new Float64Array(n * F);
+  const raw: RawCell[][] = [];
   for (let r = 0; r < n; r++) {
     const cells = splitCsvLine(lines[r + 1]!);
     if (cells.length !== header.length) {
       throw new ModelFormatError('INVALID_PACKAGE', `${where} line ${r + 2} has ${cells.length} cells, the header has ${header.length}`);
     }
-    for (let j = 0; j < F; j++) {
-      const cell = cells[cols[j]!]!.trim();
-      let v: number;
-      if (cell === '' || cell === 'NA' || cell === 'NaN') v = Number.NaN;
-      else {
-        v = Number(cell);
-        const levels = features[j]!.levels;
-        if (Number.isNaN(v) && levels) v = levels.indexOf(cell);
-        if (Number.isNaN(v) || v === -1) {
-          throw new ModelFormatError(
-            'INVALID_PACKAGE',
-            `${where} line ${r + 2}, column "${features[j]!.name}": ${JSON.stringify(cell.slice(0, 40))} is not a number${levels ? ' or a level' : ''}`,
-          );
-        }
-      }
-      rows[r * F + j] = v;
-    }
+    raw.push(
+      cols.map((c) => {
+        const cell = cells[c]!.trim();
+        if (cell === '' || cell === 'NA' || cell === 'NaN') return null;
+        const v = Number(cell);
+        return Number.isNaN(v) ? cell : v;
+      }),
+    );
+  }
+  let rows: Float64Array;
+  try {
+    rows = encodeRows({ featureNames: features.map((f) => f.name), featureTypes: features.map((f) => (f.type === 'categorical' ? 'categorical' : 'float')), featureCategories: features.map((f) => f.levels) }, raw);
+  } catch (err) {
+    // encodeRows counts rows from 0; the CSV's first data row is line 2.
+    throw new ModelFormatError('INVALID_PACKAGE', `${where} (row r is line r + 2): ${(err as Error).message}`, { cause: err });
   }
   return { featureNames: features.map((f) => f.name), rows, nRows: n };
 }

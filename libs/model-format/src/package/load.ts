@@ -12,7 +12,7 @@ import type { TreeEnsemble } from '../tree/ensemble.js';
 import { onnxPredictor } from '../predictors/onnx.js';
 import { remotePredictor, remoteTextPredictor } from '../predictors/remote.js';
 import { treePredictor } from '../predictors/tree.js';
-import { loadTreeArtifact } from './tree-artifact.js';
+import { loadTreeArtifact, type TreeArtifactOptions } from './tree-artifact.js';
 import { archiveKind, extractPackageArchive, type ExtractOptions } from './archive.js';
 import { parseBackgroundCsv, type BackgroundData } from './background.js';
 import type { GenomeManifest } from './manifest.js';
@@ -177,6 +177,14 @@ async function fromDirectory(root: string, tempDir: string | undefined): Promise
   return pkg;
 }
 
+/** What the tree loader takes from the manifest: `modelOptions` and the features' `levels`. */
+function treeOptions(m: GenomeManifest): TreeArtifactOptions {
+  return {
+    ...(m.modelOptions ? { modelOptions: m.modelOptions } : {}),
+    ...(m.input.modality === 'tabular' && m.input.features ? { features: m.input.features } : {}),
+  };
+}
+
 function outputNamesOf(m: GenomeManifest): string[] | undefined {
   return m.output.names ?? m.output.classes;
 }
@@ -231,7 +239,7 @@ async function openModel(pkg: GenomePackage, opts: OpenOptions): Promise<OpenedG
   const bytes = new Uint8Array(await readFile(modelPath));
   if (m.framework === 'xgboost' || m.framework === 'lightgbm') {
     if (engine === 'runtime') throw new ModelFormatError('UNSUPPORTED', `${m.framework} models run on the tree IR only`);
-    const tree = await loadTreeArtifact(bytes, m.framework, m.artifacts!.model);
+    const tree = await loadTreeArtifact(bytes, m.framework, m.artifacts!.model, treeOptions(m));
     return { tree, predictor: treePredictor(tree, { outputSpace: m.output.space }) };
   }
 
@@ -239,7 +247,7 @@ async function openModel(pkg: GenomePackage, opts: OpenOptions): Promise<OpenedG
   let tree: TreeEnsemble | undefined;
   if (modality === 'tabular') {
     try {
-      tree = await loadTreeArtifact(bytes, 'onnx', m.artifacts!.model);
+      tree = await loadTreeArtifact(bytes, 'onnx', m.artifacts!.model, treeOptions(m));
     } catch (err) {
       if (engine === 'tree') throw err;
     }

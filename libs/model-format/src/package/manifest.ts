@@ -71,6 +71,16 @@ export interface GenomeSample {
   explanation: Explanation | { path: string };
 }
 
+/** How the model file is read (`modelOptions`). */
+export interface GenomeModelOptions {
+  /**
+   * XGBoost only: the boosting rounds to use, `[begin, end]` (end exclusive, counted in rounds; end 0 = through the
+   * last round) or `"best"` (rounds `[0, best_iteration + 1)` when the model records early stopping, else all, as
+   * scikit-learn's `XGBRegressor.predict`). Default: every round (`Booster.predict`).
+   */
+  iterationRange?: [number, number] | 'best';
+}
+
 export interface GenomeManifest {
   $schema?: string;
   schemaVersion: typeof GENOME_PACKAGE_SCHEMA_VERSION;
@@ -87,6 +97,7 @@ export interface GenomeManifest {
     extra?: Record<string, string>;
   };
   remote?: GenomeRemote;
+  modelOptions?: GenomeModelOptions;
   input: {
     modality: GenomeModality;
     tensorName?: string;

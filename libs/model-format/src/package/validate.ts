@@ -44,6 +44,12 @@ function describe(e: ErrorObject, data: unknown): ManifestProblem | undefined {
   const got = valueAt(data, e.instancePath);
   const p = e.params as Record<string, unknown>;
   const path = e.instancePath;
+  if (path === '/modelOptions/iterationRange' || path.startsWith('/modelOptions/iterationRange/')) {
+    return {
+      path: '/modelOptions/iterationRange',
+      message: `must be "best" or [begin, end]: two non-negative integers, end exclusive (got ${show(valueAt(data, '/modelOptions/iterationRange'))})`,
+    };
+  }
   switch (e.keyword) {
     case 'if':
     case 'oneOf':
@@ -127,6 +133,14 @@ function crossFieldProblems(m: GenomeManifest): ManifestProblem[] {
   if (classes && new Set(classes).size !== classes.length) out.push({ path: '/output/classes', message: 'must not repeat a class' });
   if (names && classes && names.length !== classes.length) {
     out.push({ path: '/output/names', message: `has ${names.length} names but /output/classes has ${classes.length} classes` });
+  }
+  const range = m.modelOptions?.iterationRange;
+  if (range !== undefined) {
+    if (m.framework !== 'xgboost') {
+      out.push({ path: '/modelOptions/iterationRange', message: `applies to XGBoost models only (framework is ${show(m.framework)})` });
+    } else if (Array.isArray(range) && range[1] !== 0 && range[0] >= range[1]) {
+      out.push({ path: '/modelOptions/iterationRange', message: `selects no boosting round: begin must be below end (got ${show(range)})` });
+    }
   }
   if (m.framework === 'remote' && m.artifacts?.model) {
     out.push({ path: '/artifacts/model', message: 'must not be set for framework "remote" (the model lives on the server)' });

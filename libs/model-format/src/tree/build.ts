@@ -58,6 +58,8 @@ export interface EnsembleMeta {
   nFeatures: number;
   featureNames?: readonly string[];
   featureTypes?: readonly FeatureType[];
+  /** Category names per feature (see {@link TreeEnsemble.featureCategories}); omitted when no feature has any. */
+  featureCategories?: readonly (readonly string[] | undefined)[];
   nOutputs: number;
   outputNames?: readonly string[];
   binaryLabels?: readonly [string, string];
@@ -144,11 +146,14 @@ export function assembleEnsemble(meta: EnsembleMeta, trees: RawTree[]): TreeEnse
   if (featureNames.length !== nFeatures) throw invalid(`${featureNames.length} feature names for ${nFeatures} features.`);
   const featureTypes = meta.featureTypes ?? Array.from({ length: nFeatures }, () => 'float' as const);
   if (featureTypes.length !== nFeatures) throw invalid(`${featureTypes.length} feature types for ${nFeatures} features.`);
+  const featureCategories = meta.featureCategories;
+  if (featureCategories && featureCategories.length !== nFeatures) throw invalid(`${featureCategories.length} category lists for ${nFeatures} features.`);
   const outputNames = meta.outputNames ?? Array.from({ length: nOutputs }, (_, i) => (nOutputs === 1 ? 'output' : `class_${i}`));
   const model: TreeEnsemble = {
     nFeatures,
     featureNames,
     featureTypes,
+    ...(featureCategories && featureCategories.some((c) => c !== undefined) ? { featureCategories } : {}),
     nOutputs,
     outputNames,
     ...(meta.binaryLabels ? { binaryLabels: meta.binaryLabels } : {}),

@@ -43,6 +43,16 @@ export interface TreeEnsemble {
   readonly nFeatures: number;
   readonly featureNames: readonly string[];
   readonly featureTypes: readonly FeatureType[];
+  /**
+   * Category names of categorical features, when the model file (or the Genome package) records them:
+   * `featureCategories[f][code]` is the name of category `code` of feature `f` (the integer the splits test);
+   * `undefined` for numeric features and for categorical features saved without names. Numeric category
+   * values (XGBoost integer categories, LightGBM numeric pandas categories) appear as their decimal strings,
+   * e.g. "4", "8". Absent when no feature has names. Sources: XGBoost >= 3.1 `cats` (JSON and UBJSON),
+   * LightGBM's `pandas_categorical` trailer, a Genome manifest's `levels`. {@link encodeRows} uses it to turn
+   * category names into codes.
+   */
+  readonly featureCategories?: readonly (readonly string[] | undefined)[];
   /** Number of raw (margin) outputs: 1 for regression and binary classification, K for K-class models. */
   readonly nOutputs: number;
   /** Names of the raw outputs (class labels for classifiers). */
@@ -105,4 +115,8 @@ export interface ModelSource {
   readonly version?: string;
   /** Training objective or ONNX op name. */
   readonly objective?: string;
+  /** XGBoost loaded with an `iterationRange`: the boosting rounds kept, `[begin, end)`. */
+  readonly iterationRange?: readonly [number, number];
+  /** XGBoost loaded with an `iterationRange`: how many boosting rounds the file holds. */
+  readonly rounds?: number;
 }

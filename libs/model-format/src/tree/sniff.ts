@@ -2,7 +2,7 @@
 import { ModelFormatError } from '../errors.js';
 import type { TreeEnsemble } from './ensemble.js';
 import { loadOnnxTreeEnsemble } from '../onnx/tree-ensemble.js';
-import { loadXGBoostModel } from '../xgboost/model.js';
+import { loadXGBoostModel, type XGBoostIterationRange } from '../xgboost/model.js';
 import { loadLightGBMModel } from '../lightgbm/model.js';
 
 export type TreeModelFormat = 'xgboost-json' | 'xgboost-ubjson' | 'lightgbm-text' | 'onnx';
@@ -21,14 +21,39 @@ export function sniffTreeFormat(bytes: Uint8Array): TreeModelFormat {
   throw new ModelFormatError('INVALID_MODEL', 'Unrecognised model format: expected XGBoost JSON/UBJSON, a LightGBM text model or an ONNX file. Pass options.format to force one.');
 }
 
-export function loadTreeModel(bytes: Uint8Array, options: { format?: TreeModelFormat } = {}): TreeEnsemble {
+export interface TreeModelOptions {
+  /** Force the format instead of sniffing it. */
+  format?: TreeModelFormat;
+  /**
+   * XGBoost only: keep these boosting rounds (see {@link XGBoostIterationRange}); every round by default. Given
+   * for a LightGBM or ONNX model it is an `INVALID_INPUT` error.
+   */
+  iterationRange?: XGBoostIterationRange;
+}
+
+const FORMAT_NAMES: Record<TreeModelFormat, string> = {
+  'xgboost-json': 'an XGBoost JSON model',
+  'xgboost-ubjson': 'an XGBoost UBJSON model',
+  'lightgbm-text': 'a LightGBM text model',
+  onnx: 'an ONNX model',
+};
+
+export function loadTreeModel(bytes: Uint8Array, options: TreeModelOptions = {}): TreeEnsemble {
   if (!(bytes instanceof Uint8Array)) throw new ModelFormatError('INVALID_INPUT', 'loadTreeModel expects the model file bytes (Uint8Array or Buffer).');
   const format = options.format ?? sniffTreeFormat(bytes);
+  const { iterationRange } = options;
+  if (iterationRange !== undefined && format !== 'xgboost-json' && format !== 'xgboost-ubjson') {
+    const what = FORMAT_NAMES[format] ?? `format '${String(format)}'`;
+    throw new ModelFormatError(
+      'INVALID_INPUT',
+      `iterationRange applies to XGBoost models only (it selects XGBoost boosting rounds); this is ${what}. Remove the option.`,
+    );
+  }
   switch (format) {
     case 'xgboost-json':
-      return loadXGBoostModel(bytes, { encoding: 'json' });
+      return loadXGBoostModel(bytes, { encoding: 'json', ...(iterationRange !== undefined ? { iterationRange } : {}) });
     case 'xgboost-ubjson':
-      return loadXGBoostModel(bytes, { encoding: 'ubjson' });
+      return loadXGBoostModel(bytes, { encoding: 'ubjson', ...(iterationRange !== undefined ? { iterationRange } : {}) });
     case 'lightgbm-text':
       return loadLightGBMModel(bytes);
     case 'onnx':

@@ -1,7 +1,13 @@
 /**
  * XGBoost `save_model` JSON / UBJSON (schemas of XGBoost 1.0 to 3.x) -> {@link TreeEnsemble}.
  *
- * - gbtree and dart (leaf values scaled by `weight_drop`), tree_info -> output, num_parallel_tree not needed.
+ * - gbtree and dart (leaf values scaled by `weight_drop`, read from the dart booster or, in files written after
+ *   XGBoost folded DART into gbtree (dmlc/xgboost#12078), from the gbtree model itself), tree_info -> output.
+ * - Boosting rounds (`iterationRange`): round r holds trees `iteration_indptr[r] .. iteration_indptr[r+1]-1`
+ *   (num_class x num_parallel_tree trees, or num_target x num_parallel_tree); files without `iteration_indptr`
+ *   (XGBoost < 2) are cut as XGBoost's own loader does (`MakeIndptr`): num_parallel_tree (1 when the file does
+ *   not store it) x (max(tree_info) + 1) trees per round.
+ * - Category names (`cats`, XGBoost >= 3.1) -> `featureCategories`.
  * - base_score ("0.5", "5E-1" or "[9.9E-1]") converted to margin space by the objective's link.
  * - Splits `x < t` on float32 features are converted to exact double thresholds so that float64 rows give the
  *   same decision as XGBoost's float32 comparison.
@@ -57,9 +63,23 @@ function baseScores(v: unknown): number[] {
   return parts;
 }
 
+/**
+ * Which boosting rounds of an XGBoost model to keep: `[begin, end]` (end exclusive, counted in boosting rounds as
+ * XGBoost's `iteration_range`; `end` 0 means through the last round, as in XGBoost), or `'best'`: rounds
+ * `[0, best_iteration + 1)` when the model records `best_iteration` (early stopping), else every round, which is
+ * what scikit-learn's `XGBRegressor.predict` / `XGBClassifier.predict` do.
+ */
+export type XGBoostIterationRange = readonly [begin: number, end: number] | 'best';
+
 export interface XGBoostOptions {
   /** Force the encoding; sniffed otherwise ('{' + '"' -> JSON, '{' + marker -> UBJSON). */
   encoding?: 'json' | 'ubjson';
+  /**
+   * Keep only these boosting rounds (default: every round, as `Booster.predict`). The returned ensemble holds just
+   * the selected trees, so predictions, TreeSHAP and every other consumer see that sub-model; base_score is
+   * unchanged. A range past the last round, or an empty one, is an `INVALID_INPUT` error naming the round count.
+   */
+  iterationRange?: XGBoostIterationRange;
 }
 
 /** Loads an XGBoost model from its JSON/UBJSON bytes, JSON text, or an already parsed object. */
@@ -74,7 +94,7 @@ export function loadXGBoostModel(input: Uint8Array | string | object, options: X
       root = decodeUbjson(input);
     } else root = parseLenientJson(new TextDecoder('utf-8').decode(input));
   } else root = input;
-  return fromObject(obj(root, 'the model root'), format);
+  return fromObject(obj(root, 'the model root'), format, options.iterationRange);
 }
 
 function sniffEncoding(b: Uint8Array): 'json' | 'ubjson' {
@@ -89,7 +109,7 @@ function sniffEncoding(b: Uint8Array): 'json' | 'ubjson' {
 const LOGIT_OBJECTIVES = new Set(['binary:logistic', 'reg:logistic', 'binary:logitraw']);
 const LOG_OBJECTIVES = new Set(['count:poisson', 'reg:gamma', 'reg:tweedie', 'survival:cox']);
 
-function fromObject(root: Obj, format: 'xgboost-json' | 'xgboost-ubjson'): TreeEnsemble {
+function fromObject(root: Obj, format: 'xgboost-json' | 'xgboost-ubjson', iterationRange: XGBoostIterationRange | undefined): TreeEnsemble {
   const learner = obj(root.learner, 'learner');
   const version = Array.isArray(root.version) || ArrayBuffer.isView(root.version) ? Array.from(root.version as ArrayLike<number>).join('.') : undefined;
   const lmp = obj(learner.learner_model_param, 'learner.learner_model_param');
@@ -116,10 +136,27 @@ function fromObject(root: Obj, format: 'xgboost-json' | 'xgboost-ubjson'): TreeE
   if (!Array.isArray(treesJson)) throw invalid('gradient_booster.model.trees is not an array.');
   const treeInfo = nums(m.tree_info, 'tree_info', true) ?? new Float64Array(treesJson.length);
   if (treeInfo.length !== treesJson.length) throw invalid(`tree_info has ${treeInfo.length} entries for ${treesJson.length} trees.`);
+  // DART tree weights: next to the trees for booster "dart"; inside the gbtree model in files written after
+  // XGBoost moved DART into gbtree (dmlc/xgboost#12078). Leaving them out changes every prediction.
+  // An empty list means no weights.
+  if (!weightDrop && m.weight_drop !== undefined) {
+    const w = nums(m.weight_drop, 'gradient_booster.model.weight_drop')!;
+    if (w.length > 0) weightDrop = w;
+  }
   if (weightDrop && weightDrop.length !== treesJson.length) throw invalid(`weight_drop has ${weightDrop.length} entries for ${treesJson.length} trees.`);
 
+  let treeBegin = 0;
+  let treeEnd = treesJson.length;
+  let rounds: { begin: number; end: number; total: number } | undefined;
+  if (iterationRange !== undefined) {
+    const indptr = boostingRounds(m, treeInfo, treesJson.length);
+    rounds = selectRounds(iterationRange, learner, indptr.length - 1, treesJson.length);
+    treeBegin = indptr[rounds.begin]!;
+    treeEnd = indptr[rounds.end]!;
+  }
+
   const trees: RawTree[] = [];
-  for (let t = 0; t < treesJson.length; t++) {
+  for (let t = treeBegin; t < treeEnd; t++) {
     const out = treeInfo[t]!;
     if (!Number.isInteger(out) || out < 0 || out >= nOutputs) throw invalid(`tree_info[${t}] = ${out} is not a valid output (model has ${nOutputs}).`);
     trees.push(readTree(obj(treesJson[t], `trees[${t}]`), t, out, weightDrop ? weightDrop[t]! : 1, nFeatures));
@@ -148,12 +185,14 @@ function fromObject(root: Obj, format: 'xgboost-json' | 'xgboost-ubjson'): TreeE
   const names = Array.isArray(learner.feature_names) && learner.feature_names.length === nFeatures ? (learner.feature_names as unknown[]).map(String) : undefined;
   const types = Array.isArray(learner.feature_types) && learner.feature_types.length === nFeatures ? (learner.feature_types as unknown[]).map(featureType) : undefined;
   const outputNames = nOutputs === 1 ? [objective.startsWith('binary:') ? 'logit' : 'prediction'] : Array.from({ length: nOutputs }, (_, i) => (numClass > 0 ? `class_${i}` : `target_${i}`));
+  const categories = categoryNames(m.cats, nFeatures);
 
   return assembleEnsemble(
     {
       nFeatures,
       ...(names ? { featureNames: names } : {}),
       ...(types ? { featureTypes: types } : {}),
+      ...(categories ? { featureCategories: categories } : {}),
       nOutputs,
       outputNames,
       baseScore: base,
@@ -162,10 +201,129 @@ function fromObject(root: Obj, format: 'xgboost-json' | 'xgboost-ubjson'): TreeE
       valueWidth: 1,
       hasCovers: true,
       internalValuesFromCovers: true,
-      source: { format, ...(version ? { version } : {}), objective },
+      source: {
+        format,
+        ...(version ? { version } : {}),
+        objective,
+        ...(rounds ? { iterationRange: [rounds.begin, rounds.end] as const, rounds: rounds.total } : {}),
+      },
     },
     trees,
   );
+}
+
+/**
+ * Tree index where each boosting round starts (length rounds + 1, last = number of trees), as XGBoost's
+ * `GBTreeModel::iteration_indptr`. Files without it (XGBoost < 2) get XGBoost's own reconstruction
+ * (`MakeIndptr` in src/gbm/gbtree_model.cc): num_parallel_tree x (max(tree_info) + 1) trees per round.
+ */
+function boostingRounds(m: Obj, treeInfo: ArrayLike<number>, nTrees: number): ArrayLike<number> {
+  if (m.iteration_indptr !== undefined) {
+    const indptr = nums(m.iteration_indptr, 'gradient_booster.model.iteration_indptr')!;
+    const last = indptr[indptr.length - 1];
+    if (indptr.length === 0 || indptr[0] !== 0 || last !== nTrees) {
+      throw invalid(`iteration_indptr must start at 0 and end at the number of trees (${nTrees}); it has ${indptr.length} entries ending at ${String(last)}.`);
+    }
+    for (let r = 1; r < indptr.length; r++) {
+      if (!Number.isInteger(indptr[r]) || indptr[r]! < indptr[r - 1]!) throw invalid(`iteration_indptr is not a non-decreasing list of tree indices (entry ${r} = ${indptr[r]}).`);
+    }
+    return indptr;
+  }
+  if (nTrees === 0) return [0];
+  const param = m.gbtree_model_param !== null && typeof m.gbtree_model_param === 'object' ? (m.gbtree_model_param as Obj) : {};
+  const parallel = numParam(param.num_parallel_tree, 'gbtree_model_param.num_parallel_tree', 1);
+  let groups = 0;
+  for (let t = 0; t < treeInfo.length; t++) groups = Math.max(groups, treeInfo[t]! + 1);
+  const perRound = parallel * groups;
+  if (!Number.isInteger(parallel) || parallel < 1 || !(perRound >= 1) || nTrees % perRound !== 0) {
+    throw invalid(
+      `the file has no iteration_indptr and its ${nTrees} trees do not split into boosting rounds of num_parallel_tree (${parallel}) x ${groups} output(s) = ${perRound} trees.`,
+    );
+  }
+  return Array.from({ length: nTrees / perRound + 1 }, (_, r) => r * perRound);
+}
+
+/** Resolves an iterationRange option against a model of `nRounds` boosting rounds (XGBoost's LayerToTree checks). */
+function selectRounds(range: XGBoostIterationRange, learner: Obj, nRounds: number, nTrees: number): { begin: number; end: number; total: number } {
+  const roundsText = `the model has ${nRounds} boosting round${nRounds === 1 ? '' : 's'} (${nTrees} trees)`;
+  if (range === 'best') {
+    const attrs = learner.attributes !== null && typeof learner.attributes === 'object' ? (learner.attributes as Obj) : {};
+    const best = attrs.best_iteration;
+    // scikit-learn's XGBModel._get_iteration_range: (0, best_iteration + 1) when set, else (0, 0) = every round.
+    if (best === undefined) return { begin: 0, end: nRounds, total: nRounds };
+    const b = typeof best === 'number' ? best : typeof best === 'string' && best.trim() !== '' ? Number(best) : Number.NaN;
+    if (!Number.isInteger(b) || b < 0) throw invalid(`learner.attributes.best_iteration ${JSON.stringify(best)} is not a non-negative integer.`);
+    if (b + 1 > nRounds) throw invalid(`best_iteration ${b} is past the last boosting round: ${roundsText}.`);
+    return { begin: 0, end: b + 1, total: nRounds };
+  }
+  const ok = Array.isArray(range) && range.length === 2 && range.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0);
+  if (!ok) {
+    throw new ModelFormatError(
+      'INVALID_INPUT',
+      `iterationRange must be [begin, end] (non-negative integers, end exclusive, counted in boosting rounds) or 'best'; got ${preview(range)}.`,
+    );
+  }
+  const begin = range[0];
+  const end = range[1] === 0 ? nRounds : range[1];
+  if (end > nRounds) {
+    throw new ModelFormatError('INVALID_INPUT', `iterationRange [${range[0]}, ${range[1]}] goes past the last boosting round: ${roundsText}, so end can be at most ${nRounds}.`);
+  }
+  if (begin >= end) {
+    throw new ModelFormatError('INVALID_INPUT', `iterationRange [${range[0]}, ${range[1]}] selects no boosting round: begin must be below end (${roundsText}).`);
+  }
+  return { begin, end, total: nRounds };
+}
+
+function preview(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/**
+ * Category names saved by XGBoost >= 3.1 (`gradient_booster.model.cats`, written by `CatContainer::Save` in
+ * src/data/cat_container.cc): one entry per feature in `enc`; string categories as an Arrow-style string array
+ * (`offsets`, n+1 of them, into `values`, the UTF-8 bytes stored as int8), numeric categories as `{type, values}`.
+ * A feature with no categories (numeric features) has an empty list. Code c of a feature is its c-th name.
+ */
+function categoryNames(cats: unknown, nFeatures: number): (string[] | undefined)[] | undefined {
+  if (cats === undefined || cats === null) return undefined;
+  const c = obj(cats, 'gradient_booster.model.cats');
+  if (c.enc === undefined) return undefined;
+  if (!Array.isArray(c.enc)) throw invalid('gradient_booster.model.cats.enc is not an array.');
+  if (c.enc.length === 0) return undefined;
+  if (c.enc.length !== nFeatures) throw invalid(`cats.enc has ${c.enc.length} entries for ${nFeatures} features.`);
+  const utf8 = new TextDecoder('utf-8');
+  const out = (c.enc as unknown[]).map((e, f): string[] | undefined => {
+    const col = obj(e, `cats.enc[${f}]`);
+    if (col.offsets !== undefined) {
+      const off = nums(col.offsets, `cats.enc[${f}].offsets`)!;
+      const vals = nums(col.values, `cats.enc[${f}].values`)!;
+      if (off.length === 0) return undefined;
+      if (off[0] !== 0) throw invalid(`cats.enc[${f}].offsets must start at 0.`);
+      const bytes = Uint8Array.from(vals as ArrayLike<number>, (v) => v & 0xff);
+      const names: string[] = [];
+      for (let i = 1; i < off.length; i++) {
+        const a = off[i - 1]!;
+        const b = off[i]!;
+        if (!Number.isInteger(b) || b < a || b > bytes.length) throw invalid(`cats.enc[${f}].offsets[${i}] = ${b} is out of range (${bytes.length} bytes).`);
+        names.push(utf8.decode(bytes.subarray(a, b)));
+      }
+      return names;
+    }
+    if (col.values === undefined) throw invalid(`cats.enc[${f}] has neither offsets (string categories) nor values (numeric categories).`);
+    const vals = nums(col.values, `cats.enc[${f}].values`)!;
+    if (vals.length === 0) return undefined;
+    return Array.from(vals as ArrayLike<number>, (v, i) => {
+      if (!Number.isFinite(v)) throw invalid(`cats.enc[${f}].values[${i}] is not a finite number.`);
+      return String(v);
+    });
+  });
+  return out.some((x) => x !== undefined) ? out : undefined;
 }
 
 function featureType(v: unknown): FeatureType {
