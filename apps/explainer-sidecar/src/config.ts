@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { XGBoostIterationRange } from '@genome/model-format';
 import type { TokenGrant } from './auth.js';
 import { SidecarError } from './errors.js';
 import type { TlsFiles } from './grpc/server.js';
@@ -99,7 +100,16 @@ export function defaultConfig(): SidecarConfig {
   };
 }
 
-type Partial2 = Partial<SidecarConfig> & { remote?: Partial<Extract<ModelSpec, { kind: 'remote' }>> };
+/** A layer of settings; `remote` gathers the remote-model flags and the per-file extras (names, background, rounds). */
+type Partial2 = Partial<SidecarConfig> & { remote?: Partial<Extract<ModelSpec, { kind: 'remote' }>> & { iterationRange?: XGBoostIterationRange } };
+
+/** `best`, or `B,E` (boosting rounds, end exclusive). */
+function iterationRange(v: string, key: string): XGBoostIterationRange {
+  if (v === 'best') return 'best';
+  const m = /^(\d+),(\d+)$/.exec(v.replace(/\s/g, ''));
+  if (!m) throw bad(`${key} must be "best" or "BEGIN,END" (boosting rounds, end exclusive), got "${v}"`);
+  return [Number(m[1]), Number(m[2])];
+}
 
 const bad = (msg: string) => new SidecarError('CONFIG', msg);
 
@@ -195,6 +205,12 @@ export const OPTIONS: Opt[] = [
   },
   { flags: ['--predictor_request_timeout_seconds'], apply: (c, v, k) => (remote(c).timeoutMs = int(v, k, 1) * 1000), help: 'KServe alias of --predictor-timeout-ms in seconds' },
   { flags: ['--feature-names'], env: 'GENOME_SIDECAR_FEATURE_NAMES', apply: (c, v) => (remote(c).featureNames = v.split(',').map((s) => s.trim())), help: 'comma-separated feature names of the remote model (or of the --model files)' },
+  {
+    flags: ['--iteration-range'],
+    env: 'GENOME_SIDECAR_ITERATION_RANGE',
+    apply: (c, v, k) => (remote(c).iterationRange = iterationRange(v, k)),
+    help: 'XGBoost models (--model files, --package dirs): the boosting rounds to serve, "best" (as XGBRegressor.predict after early stopping) or "BEGIN,END" (as Booster.predict(iteration_range=...)); default every round',
+  },
   { flags: ['--background'], env: 'GENOME_SIDECAR_BACKGROUND', apply: (c, v) => (remote(c).backgroundPath = resolve(v)), help: 'CSV of background rows (header = feature names) for black-box methods and interventional TreeSHAP on the remote model (or the --model files)' },
   { flags: ['--max-concurrency', '--workers'], env: 'GENOME_SIDECAR_MAX_CONCURRENCY', apply: (c, v, k) => (c.maxConcurrency = int(v, k, 1)), help: 'explain calls running at once (default 4)' },
   {
@@ -309,7 +325,14 @@ function merge(into: SidecarConfig, layer: Partial2): void {
   Object.assign(into, rest);
   if (t) into.tls = { ...(into.tls ?? { certFile: '', keyFile: '' }), ...t };
   const layerModels: ModelSpec[] = [...(models ?? [])];
-  if (r && !r.host && Object.keys(r).every((k) => k === 'featureNames' || k === 'backgroundPath')) {
+  if (r?.iterationRange !== undefined) {
+    // --iteration-range applies to the model files and packages of this layer (XGBoost models).
+    const local = layerModels.filter((m) => m.kind !== 'remote');
+    if (local.length === 0) throw bad('--iteration-range needs a --model file or --package in the same place (flags, env or file)');
+    for (const m of local) (m as { iterationRange?: XGBoostIterationRange }).iterationRange = r.iterationRange;
+    delete r.iterationRange;
+  }
+  if (r && !r.host && Object.keys(r).length > 0 && Object.keys(r).every((k) => k === 'featureNames' || k === 'backgroundPath')) {
     // --feature-names / --background without a remote model: they apply to the model files of this layer.
     const files = layerModels.filter((m) => m.kind === 'file');
     if (files.length === 0) throw bad('--feature-names / --background need a --model file or --predictor-host in the same place (flags, env or file)');

@@ -6,7 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, usage } from './config.js';
 import { SidecarError } from './errors.js';
+import type { ModelDescription } from './models/types.js';
 import { startSidecar, type Sidecar } from './sidecar.js';
+
+/** A row for `genome explain --row`: category names where the model carries them and they need no shell quoting. */
+function cliRow(row: number[], categories: ModelDescription['featureCategories']): (number | string)[] {
+  return row.map((v, f) => {
+    const name = categories?.[f]?.[v];
+    return name !== undefined && /^[A-Za-z_][\w.-]*$/.test(name) ? name : v;
+  });
+}
 
 function example(s: Sidecar): string {
   const e = s.models.entries()[0]!;
@@ -17,10 +26,21 @@ function example(s: Sidecar): string {
   const row = m?.background && m.background.rows > 0 ? Array.from(m.background.data.subarray(0, d.featureNames.length), (v) => (Number.isNaN(v) ? 0 : +v.toFixed(4))) : d.featureNames.map(() => 0);
   const tls = s.config.tls ? ' (TLS on: add -cacert/--cacert and https)' : '';
   const grpcBody = JSON.stringify({ model: { name: d.name }, method_name: methods[0] ?? '', tabular: { rows: [{ values: row }] } });
+  const flags = [
+    `--address ${host}:${s.grpcPort}`,
+    ...(s.config.tls ? ['--tls-ca ca.pem'] : []),
+    ...(s.config.tls?.requireClientCert ? ['--tls-cert client.pem --tls-key client-key.pem'] : []),
+    ...(s.config.authTokens.length > 0 ? ['--token "$TOKEN"'] : []),
+  ].join(' ');
   const lines = [
     '',
     `Genome explainer sidecar is up${tls}. Model "${d.name}" (${d.format}, ${d.featureNames.length} features: ${d.featureNames.join(', ')}); ` +
       (e.ready ? `methods: ${methods.join(', ')}` : `not ready yet (${e.reason}); it is retried in the background`),
+    '',
+    'genome CLI (install: apps/cli/README.md; inside the Genome repository: npx genome):',
+    `  genome ${flags} health`,
+    `  genome ${flags} models`,
+    `  genome ${flags} explain --model ${d.name} --row ${cliRow(row, d.featureCategories).join(',')}`,
     '',
     'gRPC (reflection is on, so grpcurl needs no .proto):',
     `  grpcurl -plaintext ${host}:${s.grpcPort} list`,

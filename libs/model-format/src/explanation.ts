@@ -33,8 +33,11 @@ export interface Explanation {
   outputSpace: OutputSpace;
   /** The model's output for each explained row in `outputSpace` (baseValues + sum(values) for additive methods). */
   predictions?: number[][];
-  /** The explained inputs, when tabular. */
-  data?: number[][];
+  /**
+   * The explained inputs, when tabular, as the caller holds them (as shap's `Explanation.data`): numbers, category
+   * names of categorical features, `null` for a missing value.
+   */
+  data?: (number | string | null)[][];
   /** SHAP interaction values `[row][feature][feature][output]` (diagonal = main effects). */
   interactions?: number[][][][];
   /** The parameters the method ran with, after defaults were applied. */

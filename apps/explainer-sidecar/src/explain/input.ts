@@ -3,6 +3,7 @@
  * rejecting anything that does not fit with a message that says what to send instead.
  */
 import type { explain as pb } from '@genome/proto';
+import { encodeRows, type RawCell, type RowSchema } from '@genome/model-format';
 import { SidecarError } from '../errors.js';
 import type { ExplainData, ImageData, TabularData } from '../methods/types.js';
 import type { ModelDescription } from '../models/types.js';
@@ -72,6 +73,41 @@ function tabularFromFlat(
   return { kind: 'tabular', rows, nRows, nFeatures: nf };
 }
 
+/**
+ * gRPC rows of which some carry `cells` (raw values: numbers, category names, missing). A row's `values` are the
+ * numeric form the model takes (category codes); they are turned into raw cells (codes into names) so that every row
+ * goes through the same {@link encodeRows}, and the explanation's `data` shows each row as it was sent.
+ */
+function tabularFromCells(rows: readonly pb.Row[], order: Int32Array | null, model: ModelDescription): TabularData {
+  const nf = model.featureNames.length;
+  const sent: RawCell[][] = [];
+  const forEncoding = rows.map((row, r): RawCell[] => {
+    if (row.cells.length > 0 && row.values.length > 0) throw bad(`tabular.rows[${r}]: set either values or cells, not both`);
+    const width = row.cells.length > 0 ? row.cells.length : row.values.length;
+    if (width !== nf) throw bad(`row ${r} has ${width} ${row.cells.length > 0 ? 'cells' : 'values'}; model "${model.name}" expects ${nf}: ${model.featureNames.join(', ')}`);
+    const cellAt = (f: number): RawCell => {
+      const i = order ? order[f]! : f;
+      const where = `tabular.rows[${r}].${row.cells.length > 0 ? 'cells' : 'values'}[${i}] (${model.featureNames[f]})`;
+      if (row.cells.length === 0) return rawCell(row.values[i], model, f, where);
+      const c = row.cells[i]!;
+      if (c.category !== undefined) return rawCell(c.category, model, f, where);
+      if (c.number !== undefined) return rawCell(c.number, model, f, where);
+      return null; // missing, or a cell with nothing set
+    };
+    const cells = model.featureNames.map((_, f) => cellAt(f));
+    sent.push(cells);
+    // A value row holds codes: name them, so that encodeRows reads them back as the same codes.
+    return row.cells.length > 0 ? cells : cells.map((v, f) => codeAsName(model, f, v));
+  });
+  return { kind: 'tabular', rows: encode(model, forEncoding, 'tabular.rows'), nRows: rows.length, nFeatures: nf, raw: sent };
+}
+
+/** A category code of a categorical feature with names, as its name (other cells unchanged). */
+function codeAsName(model: ModelDescription, f: number, v: RawCell): RawCell {
+  const names = model.featureCategories?.[f];
+  return names && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < names.length ? names[v]! : v;
+}
+
 function checkRowCount(n: number, limits: InputLimits, what: string): void {
   if (n === 0) throw bad(`no ${what} to explain: send at least one`);
   if (n > limits.maxRows) {
@@ -100,6 +136,7 @@ export function dataFromRequest(req: pb.ExplainRequest, model: ModelDescription,
       return tabularFromFlat(t.values, n, order, model);
     }
     checkRowCount(t.rows.length, limits, 'rows');
+    if (t.rows.some((row) => row.cells.length > 0)) return tabularFromCells(t.rows, order, model);
     const flat = new Float64Array(t.rows.length * nf);
     t.rows.forEach((row, r) => {
       if (row.values.length !== nf) {
@@ -178,32 +215,62 @@ export function dataFromInstances(instances: unknown, model: ModelDescription, l
   }
   const names = model.featureNames;
   const nf = names.length;
-  const flat = new Float64Array(instances.length * nf);
-  instances.forEach((row: unknown, r) => {
+  const raw = instances.map((row: unknown, r): RawCell[] => {
     if (Array.isArray(row)) {
       if (row.length !== nf) throw bad(`instances[${r}] has ${row.length} values; model "${model.name}" expects ${nf}: ${names.join(', ')}`);
-      for (let f = 0; f < nf; f++) flat[r * nf + f] = numberOf(row[f], r, names[f]!);
-    } else if (row !== null && typeof row === 'object') {
+      return names.map((n, f) => rawCell(row[f], model, f, `instances[${r}].${n}`));
+    }
+    if (row !== null && typeof row === 'object') {
       const obj = row as Record<string, unknown>;
       for (const k of Object.keys(obj)) {
         if (!names.includes(k)) throw bad(`instances[${r}] has unknown feature ${quote(k)}; model "${model.name}" expects: ${names.join(', ')}`);
       }
-      for (let f = 0; f < nf; f++) {
-        if (!(names[f]! in obj)) throw bad(`instances[${r}] is missing feature "${names[f]}" (use null for a missing value)`);
-        flat[r * nf + f] = numberOf(obj[names[f]!], r, names[f]!);
-      }
-    } else {
-      throw bad(`instances[${r}] must be an array of numbers or an object keyed by feature name`);
+      return names.map((n, f) => {
+        if (!(n in obj)) throw bad(`instances[${r}] is missing feature "${n}" (use null for a missing value)`);
+        return rawCell(obj[n], model, f, `instances[${r}].${n}`);
+      });
     }
+    throw bad(`instances[${r}] must be an array of values or an object keyed by feature name`);
   });
-  return { kind: 'tabular', rows: flat, nRows: instances.length, nFeatures: nf };
+  return { kind: 'tabular', rows: encode(model, raw, 'instances'), nRows: raw.length, nFeatures: nf, raw };
 }
 
-function numberOf(v: unknown, r: number, feature: string): number {
-  if (v === null || v === 'NaN') return Number.NaN;
-  if (typeof v !== 'number') throw bad(`instances[${r}].${feature} must be a number or null, got ${quote(v)}`);
-  if (!Number.isFinite(v)) throw bad(`instances[${r}].${feature} is ${quote(v)}, not a finite number; send a finite value, or null for a missing one`);
-  return v;
+/** The categorical features' names, for the lookups of {@link encodeRows}. */
+function schemaOf(model: ModelDescription): RowSchema {
+  return {
+    featureNames: model.featureNames,
+    ...(model.featureTypes ? { featureTypes: model.featureTypes } : {}),
+    ...(model.featureCategories ? { featureCategories: model.featureCategories } : {}),
+  };
+}
+
+/** Raw rows (in the model's feature order) -> the numeric matrix; category names become codes. */
+function encode(model: ModelDescription, raw: readonly (readonly RawCell[])[], where: string): Float64Array {
+  try {
+    return encodeRows(schemaOf(model), raw);
+  } catch (err) {
+    throw bad(`${where}: ${(err as Error).message}`);
+  }
+}
+
+const isCategorical = (model: ModelDescription, f: number) => model.featureTypes?.[f] === 'categorical' || model.featureCategories?.[f] !== undefined;
+
+/**
+ * One cell as a caller sent it: a number, a category name (categorical features), or missing (null, NaN, and the
+ * string "NaN" of the gRPC JSON mapping when it is not a category name). ±Infinity is refused for every method alike
+ * (XGBoost refuses it too).
+ */
+function rawCell(v: unknown, model: ModelDescription, f: number, where: string): RawCell {
+  const categorical = isCategorical(model, f);
+  if (v === null || v === undefined) return null;
+  if (v === 'NaN' && !model.featureCategories?.[f]?.includes('NaN')) return null;
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return null;
+    if (!Number.isFinite(v)) throw bad(`${where} is ${quote(v)}, not a finite number; send a finite value, or null for a missing one`);
+    return v;
+  }
+  if (typeof v === 'string' && categorical) return v;
+  throw bad(`${where} must be ${categorical ? 'a category name, a number' : 'a number'} or null, got ${quote(v)}`);
 }
 
 /** Rows in `data`. */
@@ -214,7 +281,13 @@ export function rowCount(data: ExplainData): number {
 /** Rows [from, to) of `data` (views, no copies for tabular and image data). */
 export function sliceData(data: ExplainData, from: number, to: number): ExplainData {
   if (data.kind === 'tabular') {
-    return { kind: 'tabular', rows: data.rows.subarray(from * data.nFeatures, to * data.nFeatures), nRows: to - from, nFeatures: data.nFeatures };
+    return {
+      kind: 'tabular',
+      rows: data.rows.subarray(from * data.nFeatures, to * data.nFeatures),
+      nRows: to - from,
+      nFeatures: data.nFeatures,
+      ...(data.raw ? { raw: data.raw.slice(from, to) } : {}),
+    };
   }
   if (data.kind === 'text') return { kind: 'text', texts: data.texts.slice(from, to) };
   const per = data.shape.slice(1).reduce((a, b) => a * b, 1);

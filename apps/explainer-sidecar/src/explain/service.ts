@@ -175,12 +175,14 @@ export class ExplainService {
   /** Runs one chunk of rows [from, to) (no limiter). */
   private async runRange(p: PreparedCall, from: number, to: number, signal: AbortSignal): Promise<Explanation> {
     const part = from === 0 && to === p.rows ? p.data : sliceData(p.data, from, to);
-    return p.method.explain(p.model, part, p.params, {
+    const e = await p.method.explain(p.model, part, p.params, {
       signal,
       limits: this.options.limits,
       modelRowsPerRow: p.modelRowsPerRow,
       ...(p.outputIdx ? { outputIndices: p.outputIdx } : {}),
     });
+    // The explained rows as the caller sent them (category names included), as shap's Explanation.data.
+    return part.kind === 'tabular' && part.raw ? { ...e, data: part.raw.map((row) => row.map((v) => v ?? null)) } : e;
   }
 
   private finish(p: PreparedCall, e: Explanation): Explanation {

@@ -1,5 +1,5 @@
 /** The plug-in contract of an explanation method: the sidecar's single method registry holds these. */
-import type { Explanation } from '@genome/model-format';
+import type { Explanation, RawCell } from '@genome/model-format';
 import type { InputKind, LoadedModel } from '../models/types.js';
 
 /** Dense tabular rows in the model's feature order. */
@@ -9,6 +9,11 @@ export interface TabularData {
   readonly rows: Float64Array;
   readonly nRows: number;
   readonly nFeatures: number;
+  /**
+   * The rows as the caller sent them, in the model's feature order (numbers, category names, null for missing),
+   * when they were sent as raw values; the explanation's `data` shows these.
+   */
+  readonly raw?: readonly (readonly RawCell[])[];
 }
 export interface TextData {
   readonly kind: 'text';

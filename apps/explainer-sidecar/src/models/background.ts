@@ -1,8 +1,13 @@
-/** Reads background rows from a CSV file (header row of feature names, then numbers; empty cell = missing). */
+/**
+ * Reads background rows from a CSV file (header row of feature names, then one row per sample; empty cell, NA or
+ * NaN = missing). Cells are read as raw rows are (`encodeRows` of @genome/model-format): numbers, and category
+ * names of the model's categorical features.
+ */
 import { readFileSync } from 'node:fs';
+import { encodeRows, type RawCell, type RowSchema } from '@genome/model-format';
 import { SidecarError } from '../errors.js';
 
-export function readBackgroundCsv(path: string, featureNames: readonly string[] | undefined): { names: string[]; data: Float64Array; rows: number } {
+export function readBackgroundCsv(path: string, featureNames: readonly string[] | undefined, schema?: Omit<RowSchema, 'featureNames'>): { names: string[]; data: Float64Array; rows: number } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -18,18 +23,18 @@ export function readBackgroundCsv(path: string, featureNames: readonly string[] 
     if (i < 0) throw new SidecarError('CONFIG', `background CSV ${path} has no column "${n}" (columns: ${header.join(', ')})`);
     return i;
   });
-  const rows = lines.length - 1;
-  const data = new Float64Array(rows * names.length);
-  for (let r = 0; r < rows; r++) {
-    const cells = lines[r + 1]!.split(',');
-    for (let f = 0; f < names.length; f++) {
-      const s = (cells[col[f]!] ?? '').trim();
-      const v = s === '' ? Number.NaN : Number(s);
-      if (Number.isNaN(v) && s !== '' && s.toLowerCase() !== 'nan') {
-        throw new SidecarError('CONFIG', `background CSV ${path} line ${r + 2}, column "${names[f]}": "${s}" is not a number`);
-      }
-      data[r * names.length + f] = v;
-    }
+  const raw: RawCell[][] = lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    return col.map((c) => {
+      const s = (cells[c] ?? '').trim();
+      if (s === '' || s.toLowerCase() === 'nan' || s === 'NA') return null;
+      const v = Number(s);
+      return Number.isNaN(v) ? s : v;
+    });
+  });
+  try {
+    return { names, data: encodeRows({ ...schema, featureNames: names }, raw), rows: raw.length };
+  } catch (err) {
+    throw new SidecarError('CONFIG', `background CSV ${path} (row r is line r + 2): ${(err as Error).message}`, { cause: err });
   }
-  return { names, data, rows };
 }

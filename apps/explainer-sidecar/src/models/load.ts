@@ -23,7 +23,7 @@ import type { LoadedModel, ModelDescription, ModelSpec } from './types.js';
 import { cooperative } from './cooperative.js';
 import { sha256 } from './hash.js';
 import { loadPackageModel } from './package.js';
-import { parseTreeFile } from './tree-file.js';
+import { featureSchema, parseTreeFile } from './tree-file.js';
 
 
 function stem(path: string): string {
@@ -40,6 +40,7 @@ function treeModel(name: string, version: string, hash: string, source: string, 
     format,
     kind: 'tabular',
     featureNames: [...ensemble.featureNames],
+    ...featureSchema(ensemble),
     outputNames: [...(p.outputNames ?? ensemble.outputNames)],
     outputSpace: p.outputSpace,
     description: `${ensemble.nTrees}-tree ${ensemble.source.format} ensemble${ensemble.source.objective ? ` (${ensemble.source.objective})` : ''}`,
@@ -61,7 +62,7 @@ function withFileExtras(m: LoadedModel, spec: Extract<ModelSpec, { kind: 'file' 
   }
   let background: LoadedModel['background'];
   if (spec.backgroundPath) {
-    const bg = readBackgroundCsv(spec.backgroundPath, d.featureNames);
+    const bg = readBackgroundCsv(spec.backgroundPath, d.featureNames, { featureTypes: ensemble.featureTypes, ...(ensemble.featureCategories ? { featureCategories: ensemble.featureCategories } : {}) });
     background = { data: bg.data, rows: bg.rows };
     // Covers from the background rows (the count reaching each node) for formats that store none.
     if (!ensemble.hasCovers) ensemble = withCovers(ensemble, bg.data, bg.rows);
@@ -80,7 +81,7 @@ async function loadFile(spec: Extract<ModelSpec, { kind: 'file' }>, registry: Mo
   const hash = sha256(bytes);
   const version = spec.version ?? hash.slice(0, 12);
   const name = spec.name ?? stem(spec.path);
-  const ref = `${spec.path}|${spec.featureNames?.join(',') ?? ''}|${spec.backgroundPath ?? ''}`;
+  const ref = `${spec.path}|${spec.featureNames?.join(',') ?? ''}|${spec.backgroundPath ?? ''}|${JSON.stringify(spec.iterationRange ?? null)}`;
   return registry.loadCached({ ref, version, sha256: hash }, async () => {
     const ext = extname(spec.path).toLowerCase();
     if (ext === '.onnx') {
@@ -128,7 +129,7 @@ async function loadFile(spec: Extract<ModelSpec, { kind: 'file' }>, registry: Mo
         close: async () => p.close?.(),
       };
     }
-    const { ensemble, format } = parseTreeFile(bytes, spec.path);
+    const { ensemble, format } = parseTreeFile(bytes, spec.iterationRange);
     return withFileExtras(treeModel(name, version, hash, spec.path, format, ensemble, undefined), spec);
   });
 }

@@ -4,10 +4,20 @@
  * the manifest's, the checksum is over the model artifact's bytes.
  */
 import { readFile } from 'node:fs/promises';
-import { loadGenomePackage, ModelFormatError, withCovers, type OpenedGenomeModel } from '@genome/model-format';
+import { loadGenomePackage, ModelFormatError, withCovers, type GenomeFeature, type OpenedGenomeModel } from '@genome/model-format';
 import { sha256 } from './hash.js';
 import type { ModelRegistry } from './registry.js';
+import { featureSchema } from './tree-file.js';
 import type { LoadedModel, ModelDescription, ModelSpec } from './types.js';
+
+/** Feature types and category names from a manifest's features (for models without a tree IR). */
+function manifestSchema(features: readonly GenomeFeature[] | undefined): Pick<ModelDescription, 'featureTypes' | 'featureCategories'> {
+  if (!features?.some((f) => f.type === 'categorical')) return {};
+  return {
+    featureTypes: features.map((f) => (f.type === 'categorical' ? 'categorical' : f.type === 'int' ? 'int' : 'float')),
+    ...(features.some((f) => f.levels) ? { featureCategories: features.map((f) => f.levels) } : {}),
+  };
+}
 
 export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package' }>, registry: ModelRegistry): Promise<LoadedModel> {
   const pkg = await loadGenomePackage(spec.path);
@@ -15,14 +25,16 @@ export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package
   const artifact = m.artifacts?.model ? await readFile(pkg.resolve(m.artifacts.model)) : Buffer.from(JSON.stringify(m.remote ?? {}));
   const hash = sha256(artifact);
   const version = spec.version ?? m.version;
-  const loaded = await registry.loadCached({ ref: pkg.root, version, sha256: hash }, async () => {
+  const modelOptions = spec.iterationRange !== undefined ? { modelOptions: { iterationRange: spec.iterationRange } } : {};
+  const ref = `${pkg.root}|${JSON.stringify(spec.iterationRange ?? null)}`;
+  const loaded = await registry.loadCached({ ref, version, sha256: hash }, async () => {
     // The tree IR when the model has one (TreeSHAP), else the runtime (image, text, remote, non-tree ONNX).
     let opened: OpenedGenomeModel;
     try {
-      opened = await pkg.open({ engine: 'tree' });
+      opened = await pkg.open({ engine: 'tree', ...modelOptions });
     } catch (err) {
       if (!(err instanceof ModelFormatError) || (err.code !== 'UNSUPPORTED' && err.code !== 'INVALID_MODEL')) throw err;
-      opened = await pkg.open({ engine: 'auto' });
+      opened = await pkg.open({ engine: 'auto', ...modelOptions });
     }
     const bg = await pkg.background();
     const limit = m.explainer?.background?.rows;
@@ -51,6 +63,7 @@ export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package
       format: `genome-package/${m.framework}`,
       kind: m.input.modality,
       featureNames,
+      ...(ensemble ? featureSchema(ensemble) : manifestSchema(m.input.features)),
       outputNames: [...p.outputNames],
       outputSpace: p.outputSpace,
       description: m.description ?? '',

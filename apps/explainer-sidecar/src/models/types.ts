@@ -1,5 +1,5 @@
 /** What the sidecar keeps for a loaded model: its description plus the forms explainers need. */
-import type { AnyPredictor, GenomeImageInput, OutputSpace, TreeEnsemble } from '@genome/model-format';
+import type { AnyPredictor, FeatureType, GenomeImageInput, OutputSpace, TreeEnsemble, XGBoostIterationRange } from '@genome/model-format';
 
 export type InputKind = 'tabular' | 'text' | 'image';
 
@@ -18,6 +18,14 @@ export interface ModelDescription {
   description: string;
   /** Image models: input shape, batch first. */
   inputShape: number[];
+  /** Tabular models: the type of each feature, when the model or its package declares them. */
+  featureTypes?: FeatureType[];
+  /**
+   * Tabular models: the category names of each categorical feature (index = code; undefined for numeric features),
+   * from the model file (XGBoost >= 3.1, LightGBM pandas_categorical) or the package's levels. Requests may send
+   * these names in place of codes.
+   */
+  featureCategories?: (readonly string[] | undefined)[];
   /** Image models from a Genome package: how encoded images become the input tensor (the package's input.image). */
   imagePreprocessing?: GenomeImageInput;
 }
@@ -48,8 +56,17 @@ export type ModelSpec =
       featureNames?: string[];
       /** CSV of background rows (header = feature names): enables black-box methods and interventional TreeSHAP, and gives cover-less trees (ONNX) their covers. */
       backgroundPath?: string;
+      /** XGBoost boosting rounds to serve ([begin, end) or 'best'); default every round. */
+      iterationRange?: XGBoostIterationRange;
     }
-  | { name?: string; kind: 'package'; path: string; version?: string }
+  | {
+      name?: string;
+      kind: 'package';
+      path: string;
+      version?: string;
+      /** Overrides the package manifest's modelOptions.iterationRange. */
+      iterationRange?: XGBoostIterationRange;
+    }
   | {
       name: string;
       kind: 'remote';

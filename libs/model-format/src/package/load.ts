@@ -15,7 +15,7 @@ import { treePredictor } from '../predictors/tree.js';
 import { loadTreeArtifact, type TreeArtifactOptions } from './tree-artifact.js';
 import { archiveKind, extractPackageArchive, type ExtractOptions } from './archive.js';
 import { parseBackgroundCsv, type BackgroundData } from './background.js';
-import type { GenomeManifest } from './manifest.js';
+import type { GenomeManifest, GenomeModelOptions } from './manifest.js';
 import { validateGenomeManifest } from './validate.js';
 
 export interface OpenedGenomeModel {
@@ -31,6 +31,8 @@ export interface OpenOptions {
    * onnxruntime-node is not installed; `tree`: always the tree IR (tree models only); `runtime`: never the IR.
    */
   engine?: 'auto' | 'tree' | 'runtime';
+  /** Overrides the manifest's `modelOptions` (e.g. a server's `iterationRange` for this deployment). */
+  modelOptions?: GenomeModelOptions;
 }
 
 export interface GenomePackage {
@@ -177,10 +179,11 @@ async function fromDirectory(root: string, tempDir: string | undefined): Promise
   return pkg;
 }
 
-/** What the tree loader takes from the manifest: `modelOptions` and the features' `levels`. */
-function treeOptions(m: GenomeManifest): TreeArtifactOptions {
+/** What the tree loader takes from the manifest (`modelOptions`, as overridden by the caller, and the features' `levels`). */
+function treeOptions(m: GenomeManifest, opts: OpenOptions = {}): TreeArtifactOptions {
+  const modelOptions = m.modelOptions || opts.modelOptions ? { ...m.modelOptions, ...opts.modelOptions } : undefined;
   return {
-    ...(m.modelOptions ? { modelOptions: m.modelOptions } : {}),
+    ...(modelOptions ? { modelOptions } : {}),
     ...(m.input.modality === 'tabular' && m.input.features ? { features: m.input.features } : {}),
   };
 }
@@ -239,7 +242,7 @@ async function openModel(pkg: GenomePackage, opts: OpenOptions): Promise<OpenedG
   const bytes = new Uint8Array(await readFile(modelPath));
   if (m.framework === 'xgboost' || m.framework === 'lightgbm') {
     if (engine === 'runtime') throw new ModelFormatError('UNSUPPORTED', `${m.framework} models run on the tree IR only`);
-    const tree = await loadTreeArtifact(bytes, m.framework, m.artifacts!.model, treeOptions(m));
+    const tree = await loadTreeArtifact(bytes, m.framework, m.artifacts!.model, treeOptions(m, opts));
     return { tree, predictor: treePredictor(tree, { outputSpace: m.output.space }) };
   }
 
@@ -247,7 +250,7 @@ async function openModel(pkg: GenomePackage, opts: OpenOptions): Promise<OpenedG
   let tree: TreeEnsemble | undefined;
   if (modality === 'tabular') {
     try {
-      tree = await loadTreeArtifact(bytes, 'onnx', m.artifacts!.model, treeOptions(m));
+      tree = await loadTreeArtifact(bytes, 'onnx', m.artifacts!.model, treeOptions(m, opts));
     } catch (err) {
       if (engine === 'tree') throw err;
     }

@@ -4,6 +4,7 @@
  */
 import type { Explanation } from '../explanation.js';
 import type { OutputSpace } from '../predictor.js';
+import type { XGBoostIterationRange } from '../xgboost/model.js';
 
 export const GENOME_PACKAGE_SCHEMA_VERSION = 'genome.package/v1' as const;
 
@@ -78,7 +79,7 @@ export interface GenomeModelOptions {
    * last round) or `"best"` (rounds `[0, best_iteration + 1)` when the model records early stopping, else all, as
    * scikit-learn's `XGBRegressor.predict`). Default: every round (`Booster.predict`).
    */
-  iterationRange?: [number, number] | 'best';
+  iterationRange?: XGBoostIterationRange;
 }
 
 export interface GenomeManifest {
