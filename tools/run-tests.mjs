@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const lineFile = join(root, '.test-results.txt');
@@ -20,7 +21,10 @@ const projects = ['libs', 'apps']
   });
 for (const d of projects) rmSync(join(root, d, '.tap', 'summary.json'), { force: true });
 
-const nx = spawnSync(process.execPath, [join(root, 'node_modules/nx/bin/nx.js'), 'run-many', '-t', 'test', '--parallel=1', '--outputStyle=stream'], { cwd: root, stdio: 'inherit' });
+// nx's executable, as its package.json names it (the path moved between nx versions).
+const nxPkg = createRequire(join(root, 'package.json')).resolve('nx/package.json');
+const nxBin = join(dirname(nxPkg), JSON.parse(readFileSync(nxPkg, 'utf8')).bin.nx);
+const nx = spawnSync(process.execPath, [nxBin, 'run-many', '-t', 'test', '--parallel=1', '--outputStyle=stream'], { cwd: root, stdio: 'inherit' });
 
 let passed = 0;
 let failed = 0;

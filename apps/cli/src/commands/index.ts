@@ -1,0 +1,7 @@
+/** Every subcommand, in the order `genome --help` lists them. Later issues add `store` and `pipeline` here. */
+import type { CommandFactory } from './command-context.js';
+import { explainCommand } from './explain.js';
+import { healthCommand } from './health.js';
+import { modelsCommand } from './models.js';
+
+export const COMMANDS: readonly CommandFactory[] = [modelsCommand, explainCommand, healthCommand];

@@ -1,0 +1,20 @@
+/** The exit codes a script can rely on (also printed by `genome --help` and listed in the README). */
+export const EXIT = {
+  /** Success (for `health`: the service is SERVING). */
+  OK: 0,
+  /** The server answered with an error (or `health` answered something other than SERVING). */
+  SERVER: 1,
+  /** Usage error: bad flags, an unreadable or malformed input file; nothing was sent. */
+  USAGE: 2,
+  /** The server could not be reached: connection refused, TLS handshake refused, no answer before the deadline. */
+  UNREACHABLE: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success (health: SERVING)
+  1  the server answered an error, printed as "error: <GRPC_STATUS>: <details>" (health: not SERVING)
+  2  usage error: bad flags, unreadable or malformed input file (nothing was sent)
+  3  the server could not be reached (connection refused, TLS refused, no connection before the deadline)`;

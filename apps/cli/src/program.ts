@@ -1,0 +1,43 @@
+/** The `genome` root command: global connection flags, exit codes and environment in --help, one subcommand per module. */
+import { Command } from 'commander';
+import { COMMANDS } from './commands/index.js';
+import type { CommandContext } from './commands/command-context.js';
+import { addConnectionOptions } from './connection.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+import { cliVersion } from './version.js';
+
+const ROOT_HELP = `${EXIT_CODES_HELP}
+
+Environment:
+  GENOME_ADDRESS  server address (host:port), like --address
+  GENOME_TOKEN    bearer token, like --token
+
+Examples:
+  genome health
+  genome models
+  genome explain --model california-housing-rf --row 8.3252,41,6.9841,1.0238,322,2.5556,37.88,-122.23
+  genome --address explainer.prod:8081 --tls-ca ca.pem --token "$TOKEN" explain --model m --csv rows.csv --output csv
+  genome explain --help`;
+
+export function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('genome')
+    .description('Command-line client of the Genome explainer sidecar (gRPC): list models, check health, explain rows.')
+    .version(cliVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void ctx.io.stdout.write(s),
+      writeErr: (s) => void ctx.io.stderr.write(s),
+    });
+  addConnectionOptions(program);
+  program.addHelpText('after', ROOT_HELP);
+  for (const make of COMMANDS) {
+    const cmd = make(ctx);
+    cmd.copyInheritedSettings(program);
+    cmd.addHelpText('after', `\nConnection flags (--address, --token, --tls*, --deadline-ms) and exit codes: genome --help\n`);
+    program.addCommand(cmd);
+  }
+  return program;
+}
