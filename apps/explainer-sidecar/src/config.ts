@@ -9,9 +9,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { XGBoostIterationRange } from '@genome/model-format';
-import type { TokenGrant } from './auth.js';
+import { readTokenGrants, type TlsFiles, type TokenGrant } from '@genome/server-kit';
 import { SidecarError } from './errors.js';
-import type { TlsFiles } from './grpc/server.js';
 import type { ModelSpec } from './models/types.js';
 
 export interface SidecarConfig {
@@ -133,18 +132,6 @@ export function modelSpecOf(arg: string, forcePackage = false): ModelSpec {
   return { ...(name ? { name } : {}), kind: forcePackage || isDir ? 'package' : 'file', path };
 }
 
-function readTokens(path: string): TokenGrant[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw bad(`cannot read auth tokens file ${path}: ${(err as Error).message}`);
-  }
-  const list = Array.isArray(raw) ? raw : (raw as { tokens?: unknown })?.tokens;
-  if (!Array.isArray(list)) throw bad(`auth tokens file ${path} must hold [{"token": "...", "models": ["*"]}, ...]`);
-  return list as TokenGrant[];
-}
-
 /** One option: its config key, flag names, env name, and how to apply a string value. */
 interface Opt {
   flags: string[];
@@ -236,7 +223,7 @@ export const OPTIONS: Opt[] = [
   { flags: ['--tls-key'], env: 'GENOME_SIDECAR_TLS_KEY', apply: (c, v) => (tls(c).keyFile = resolve(v)), help: 'server private key (PEM)' },
   { flags: ['--tls-ca'], env: 'GENOME_SIDECAR_TLS_CA', apply: (c, v) => (tls(c).caFile = resolve(v)), help: 'CA bundle for client certificates' },
   { flags: ['--tls-require-client-cert'], env: 'GENOME_SIDECAR_TLS_REQUIRE_CLIENT_CERT', boolean: true, apply: (c, v, k) => (tls(c).requireClientCert = bool(v, k)), help: 'mTLS: reject clients without a certificate from --tls-ca' },
-  { flags: ['--auth-tokens-file'], env: 'GENOME_SIDECAR_AUTH_TOKENS_FILE', apply: (c, v) => (c.authTokens = readTokens(resolve(v))), help: 'JSON [{"token","models":["*"],"subject"?}]: turns bearer auth on' },
+  { flags: ['--auth-tokens-file'], env: 'GENOME_SIDECAR_AUTH_TOKENS_FILE', apply: (c, v) => (c.authTokens = readTokenGrants(resolve(v))), help: 'JSON [{"token","models"?:["*"],"scopes"?:["*"],"subject"?}] (one file for the whole platform; the sidecar checks "models"): turns bearer auth on' },
   { flags: ['--log-level'], env: 'GENOME_SIDECAR_LOG_LEVEL', apply: (c, v) => (c.logLevel = v), help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   { flags: ['--proto-dir'], env: 'GENOME_SIDECAR_PROTO_DIR', apply: (c, v) => (c.protoDir = resolve(v)), help: 'directory with genome/explain/v1/explainer.proto (for reflection)' },
 ];

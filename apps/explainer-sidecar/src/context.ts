@@ -1,13 +1,13 @@
 /** What both transports share inside one sidecar. */
 import type { Logger } from 'pino';
 import type { explain as pb } from '@genome/proto';
-import type { Auth } from './auth.js';
+import type { TokenAuth as Auth } from '@genome/server-kit';
 import type { ExplainService } from './explain/service.js';
 import type { SidecarMetrics } from './metrics.js';
 import type { ModelEntry } from './models/registry.js';
-import { capMessage } from './quote.js';
+import { capMessage } from '@genome/server-kit';
 import type { Redactor } from './redact.js';
-import { grpcStatusName, toStatus, type MappedStatus } from './status.js';
+import { grpcStatusName, toStatus, type MappedStatus } from '@genome/server-kit';
 
 /** An error as a caller sees it: mapped status, message without internal addresses and at most 1000 characters. */
 export interface PublicStatus extends MappedStatus {

@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { createTreeShapPool, type TreeShapPool } from '@genome/shap';
 import { pino, type Logger } from 'pino';
-import { Auth } from './auth.js';
+import { TokenAuth as Auth } from '@genome/server-kit';
 import type { SidecarConfig } from './config.js';
 import { publicStatus, type SidecarContext } from './context.js';
 import { ExplainService } from './explain/service.js';

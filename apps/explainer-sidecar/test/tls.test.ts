@@ -56,6 +56,6 @@ t.test('TLS and mTLS', async (t) => {
   });
 
   t.test('mTLS without a CA is a configuration error', async (t) => {
-    await t.rejects(sidecar({ models: [lin.spec], tls: { certFile: certs.serverCert, keyFile: certs.serverKey, requireClientCert: true } }), /mTLS \(requireClientCert\) needs a CA file/);
+    await t.rejects(sidecar({ models: [lin.spec], tls: { certFile: certs.serverCert, keyFile: certs.serverKey, requireClientCert: true } }), /mTLS \(require client certificates\) needs a CA file \(--tls-ca\)/);
   });
 });

@@ -1,15 +1,23 @@
 /**
- * LIME's and Anchors' draws on top of the shared seeded generator of @genome/model-format (xoshiro128**
- * seeded through splitmix32): categorical draws, sampling without replacement and truncated normals. The
- * same seed gives the same stream on every platform (pure 32-bit integer math).
+ * LIME's and Anchors' draws on top of the shared seeded generator of @genome/model-format (xoshiro128**):
+ * categorical draws, sampling without replacement and truncated normals. Every explained row (a tabular row, a
+ * text, an image) draws from its own stream, `new Rng(rowStream(seed, row))`: a function of the call's seed and the
+ * row's content only, so a row's explanation does not depend on the other rows of a call. The same seed gives the
+ * same stream on every platform (pure 32-bit integer math).
  */
-import { Rng as SeededRng } from '@genome/model-format';
+import { Rng as SeededRng, type StreamKey } from '@genome/model-format';
 import { LimeError } from './errors.js';
 
+/** Checks a user seed: a finite number. */
+export function checkSeed(seed: number): number {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new LimeError('INVALID_INPUT', `seed must be a finite number, got ${seed}.`);
+  return seed;
+}
+
 export class Rng extends SeededRng {
-  constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new LimeError('INVALID_INPUT', `seed must be a finite number, got ${seed}.`);
-    super(seed);
+  /** A seed, or one row's stream (`rowStream(seed, row)` of @genome/model-format). */
+  constructor(seed: number | StreamKey) {
+    super(typeof seed === 'object' ? seed : checkSeed(seed));
   }
 
   /** Next raw 32-bit unsigned integer (same as `nextUint32`). */

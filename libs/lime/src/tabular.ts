@@ -5,11 +5,11 @@
  * Gaussian sampling around the training mean or the instance, euclidean distances on the scaled data,
  * exponential kernel of width sqrt(M)*0.75 and the kernel-weighted ridge surrogate of {@link explainLabel}.
  */
-import { EXPLANATION_SCHEMA, type Explanation, type Predictor } from '@genome/model-format';
+import { EXPLANATION_SCHEMA, rowStream, type Explanation, type Predictor } from '@genome/model-format';
 import { binNames, binOf, binStats, computeBins, fmt2, type BinStats, type DiscretizerKind, undiscretizeValue } from './discretizer.js';
 import { LimeError } from './errors.js';
 import { ModelCounter, checkInt, checkSignal, checkPositive, distancesToFirst, resolveLabels, type DistanceMetric } from './model-calls.js';
-import { Rng } from './random.js';
+import { Rng, checkSeed } from './random.js';
 import { FEATURE_SELECTIONS, explainLabel, exponentialKernel, weightedColumnMeans, weightedGram, type FeatureSelection, type LocalExplanation } from './surrogate.js';
 
 /**
@@ -53,14 +53,21 @@ export interface LimeTabularOptions {
   readonly sampleAroundInstance?: boolean;
   /** 'classification' (default unless the predictor's outputSpace is 'regression') or 'regression'. */
   readonly mode?: 'classification' | 'regression';
-  /** Seed of every explanation (default 0): the same seed gives the same explanation. */
+  /**
+   * Seed of every explanation (default 0). Each row draws from its own stream of (seed, the row's values), so the
+   * same seed and the same row give the same explanation, alone or anywhere in any batch.
+   */
   readonly seed?: number;
 }
 
 export interface LimeTabularExplainOptions {
   /** Output indices to explain (default [1], or [0] for single-output models). */
   readonly labels?: readonly number[];
-  /** Explain the K highest outputs at the instance instead of `labels`. */
+  /**
+   * Explain the K highest outputs at the instance instead of `labels`. Over several rows the explanation's outputs
+   * are the union of the rows' top labels; a row's values, base value and prediction for an output outside its own K
+   * are 0 (`details.topLabels` lists each row's labels).
+   */
   readonly topLabels?: number;
   /** Default 10. */
   readonly numFeatures?: number;
@@ -153,8 +160,7 @@ export class LimeTabularExplainer {
     checkInt('numFeatures', numFeatures, 1);
     checkInt('numSamples', numSamples, 2);
     checkInt('batchSize', batchSize, 1);
-    const seed = options.seed ?? this.seed;
-    const rng = new Rng(seed);
+    const seed = checkSeed(options.seed ?? this.seed);
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
     const mode = this.mode ?? (predictor.outputSpace === 'regression' ? 'regression' : 'classification');
@@ -167,7 +173,7 @@ export class LimeTabularExplainer {
     const y = new Float64Array(numSamples);
     for (const row of list) {
       await counter.pause();
-      await this.sample(row, numSamples, rng, data, inverse, () => counter.pause());
+      await this.sample(row, numSamples, new Rng(rowStream(seed, row)), data, inverse, () => counter.pause());
       const yss = new Float64Array(numSamples * nOut);
       for (let start = 0; start < numSamples; start += batchSize) {
         const m = Math.min(batchSize, numSamples - start);
@@ -184,21 +190,18 @@ export class LimeTabularExplainer {
       const gram = await weightedGram(data, numSamples, d, w, xMean, () => counter.pause());
       const yss0 = yss.slice(0, nOut);
       const labels = mode === 'regression' ? resolveLabels(yss0, nOut, options.labels ?? [0], undefined) : resolveLabels(yss0, nOut, options.labels, options.topLabels);
-      perRow.push({ yss0, labels, fits: new Map(), names: this.describe(row) });
-      const fitsFor = async (labelsToFit: readonly number[], target: Map<number, LocalExplanation>): Promise<void> => {
-        for (const label of labelsToFit) {
-          if (target.has(label)) continue;
-          await counter.pause();
-          for (let i = 0; i < numSamples; i++) y[i] = yss[i * nOut + label]!;
-          target.set(label, explainLabel(data, numSamples, d, w, xMean, gram, y, numFeatures, this.featureSelection));
-        }
-      };
-      await fitsFor(labels, perRow[perRow.length - 1]!.fits);
-      // Keep the row's samples' statistics only while needed; with topLabels over several rows, the union of
-      // labels is fitted below from the same samples, so fit every output now when that may be needed.
-      if (options.topLabels !== undefined && list.length > 1) await fitsFor(Array.from({ length: nOut }, (_, i) => i), perRow[perRow.length - 1]!.fits);
+      const fits = new Map<number, LocalExplanation>();
+      for (const label of labels) {
+        if (fits.has(label)) continue;
+        await counter.pause();
+        for (let i = 0; i < numSamples; i++) y[i] = yss[i * nOut + label]!;
+        fits.set(label, explainLabel(data, numSamples, d, w, xMean, gram, y, numFeatures, this.featureSelection));
+      }
+      perRow.push({ yss0, labels, fits, names: this.describe(row) });
     }
-    // Explained outputs: the labels, or the union of each row's top labels.
+    // Explained outputs: the labels, or the union of each row's top labels (in order of first appearance). A row
+    // explains only its own labels: an output of the union outside them holds zeros for that row, so nothing in a
+    // row's entries depends on the other rows.
     const explained: number[] = [];
     for (const r of perRow) for (const l of r.labels) if (!explained.includes(l)) explained.push(l);
     const values: number[][][] = [];
@@ -214,16 +217,16 @@ export class LimeTabularExplainer {
       const lp: number[] = [];
       const al: LimeFeatureWeight[][] = [];
       explained.forEach((label, o) => {
-        const fit = r.fits.get(label)!;
-        for (let k = 0; k < fit.features.length; k++) v[fit.features[k]!]![o] = fit.weights[k]!;
-        bv.push(fit.intercept);
-        sc.push(fit.score);
-        lp.push(fit.localPrediction);
-        al.push(Array.from(fit.features, (f, k) => ({ feature: f, name: r.names[f]!, weight: fit.weights[k]! })));
+        const fit = r.fits.get(label);
+        if (fit) for (let k = 0; k < fit.features.length; k++) v[fit.features[k]!]![o] = fit.weights[k]!;
+        bv.push(fit?.intercept ?? 0);
+        sc.push(fit?.score ?? 0);
+        lp.push(fit?.localPrediction ?? 0);
+        al.push(fit ? Array.from(fit.features, (f, k) => ({ feature: f, name: r.names[f]!, weight: fit.weights[k]! })) : []);
       });
       values.push(v);
       baseValues.push(bv);
-      predictions.push(explained.map((l) => r.yss0[l]!));
+      predictions.push(explained.map((l) => (r.fits.has(l) ? r.yss0[l]! : 0)));
       score.push(sc);
       localPrediction.push(lp);
       asList.push(al);

@@ -5,11 +5,11 @@
  * the surrogate is the kernel-weighted ridge of {@link explainLabel}. Works with any `TextPredictor`,
  * including remote models.
  */
-import { EXPLANATION_SCHEMA, type Explanation, type TextPredictor } from '@genome/model-format';
+import { EXPLANATION_SCHEMA, rowStream, type Explanation, type TextPredictor } from '@genome/model-format';
 import { LimeError } from './errors.js';
 import { IndexedText, type SplitExpression } from './indexed-text.js';
 import { ModelCounter, checkInt, checkSignal, checkPositive, distancesToFirst, resolveLabels, type DistanceMetric } from './model-calls.js';
-import { Rng } from './random.js';
+import { Rng, checkSeed } from './random.js';
 import { FEATURE_SELECTIONS, explainLabel, exponentialKernel, weightedColumnMeans, weightedGram, type FeatureSelection } from './surrogate.js';
 
 export interface LimeTextOptions {
@@ -25,7 +25,7 @@ export interface LimeTextOptions {
   readonly maskString?: string;
   /** Characters are the features. */
   readonly charLevel?: boolean;
-  /** Default 0. */
+  /** Default 0. The samples are drawn from the stream of (seed, the text's UTF-8 bytes): same seed, same text, same explanation. */
   readonly seed?: number;
 }
 
@@ -88,8 +88,8 @@ export class LimeTextExplainer {
     checkInt('batchSize', batchSize, 1);
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
-    const seed = options.seed ?? this.seed;
-    const rng = new Rng(seed);
+    const seed = checkSeed(options.seed ?? this.seed);
+    const rng = new Rng(rowStream(seed, text));
 
     // Binary masks: row 0 = the original document.
     const data = new Float64Array(numSamples * K).fill(1);

@@ -91,6 +91,12 @@ const cases: Record<string, Case> = {
   'Anchors text': { model: text, run: (p, o) => anchorText.explain(p as TextPredictor, DOC, { batchSize: 20, coverageSamples: 200, ...o }) },
 };
 
+// One run of each explainer first: the abort tests below abort 50 ms into a run and expect model calls by then, which
+// a cold first run (JIT, lazy module state) on a loaded machine can miss.
+t.before(async () => {
+  for (const c of Object.values(cases)) await c.run(c.model, {});
+});
+
 for (const [name, c] of Object.entries(cases)) {
   t.test(`${name}: an abort stops the explanation`, async (t) => {
     const s = slow(c.model, 20, true);

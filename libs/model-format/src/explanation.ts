@@ -42,7 +42,10 @@ export interface Explanation {
   interactions?: number[][][][];
   /** The parameters the method ran with, after defaults were applied. */
   parameters: Record<string, unknown>;
-  /** Seed of the random generator for sampling methods, so the call can be reproduced. */
+  /**
+   * Seed of the random generator for sampling methods: each row draws from the stream of (seed, the row's content),
+   * so this seed and the row reproduce the row's explanation alone or in any batch.
+   */
   seed?: number;
   timings: ExplanationTimings;
   /** Method-specific results (LIME intercept/score, Anchors rule, CAM maps), documented by each method. */

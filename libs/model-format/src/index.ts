@@ -84,7 +84,8 @@ export {
   type GenomeRemote,
   type GenomeSample,
 } from './package/manifest.js';
-export { DEFAULT_SEED, Rng, deriveSeed } from './random.js';
+export { DEFAULT_SEED, Rng } from './random.js';
+export { rowStream, type StreamKey } from './row-stream.js';
 export { loadOnnxLinearModel, linearPredictRaw, type LinearModel } from './linear/model.js';
 export { loadTreeModel, sniffTreeFormat, type TreeModelFormat, type TreeModelOptions } from './tree/sniff.js';
 export { encodeRows, type RawCell, type RawRow, type RowSchema } from './tree/encode-rows.js';

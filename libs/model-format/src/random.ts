@@ -1,8 +1,9 @@
 /**
- * A small, fast, seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) shared by the
- * sampling explainers, so every explanation is reproducible across runs and platforms: the same seed gives
- * the same numbers everywhere (pure 32-bit integer math).
+ * A small, fast, seeded pseudo-random generator (xoshiro128**, seeded through splitmix32, or started from a row's
+ * {@link StreamKey}) shared by the sampling explainers, so every explanation is reproducible across runs and
+ * platforms: the same seed gives the same numbers everywhere (pure 32-bit integer math).
  */
+import { streamState, type StreamKey } from './row-stream.js';
 
 /** Default seed used when the caller does not pass one (explanations record the seed they used). */
 export const DEFAULT_SEED = 20240607;
@@ -15,15 +16,6 @@ function splitmix32(state: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** Mixes a seed with a stream number (e.g. the explained row index) into a new 32-bit seed. */
-export function deriveSeed(seed: number, stream: number): number {
-  const lo = seed >>> 0;
-  const hi = Math.floor(seed / 4294967296) >>> 0;
-  let h = splitmix32(lo ^ 0x5bd1e995);
-  h = splitmix32(h ^ hi);
-  return splitmix32(h ^ Math.imul(stream + 1, 0x27d4eb2d));
-}
-
 /** xoshiro128** generator. */
 export class Rng {
   private s0 = 0;
@@ -31,17 +23,22 @@ export class Rng {
   private s2 = 0;
   private s3 = 0;
 
-  constructor(seed: number = DEFAULT_SEED) {
-    const lo = seed >>> 0;
-    const hi = Math.floor(seed / 4294967296) >>> 0;
-    let x = splitmix32(lo ^ Math.imul(hi, 0x9e3779b1));
-    this.s0 = x;
-    x = splitmix32(x);
-    this.s1 = x;
-    x = splitmix32(x);
-    this.s2 = x;
-    x = splitmix32(x);
-    this.s3 = x;
+  /** A seed (one 32-bit stream per seed), or a row's key from `rowStream(seed, row)` (a 128-bit state from it). */
+  constructor(seed: number | StreamKey = DEFAULT_SEED) {
+    if (typeof seed === 'object') {
+      [this.s0, this.s1, this.s2, this.s3] = streamState(seed);
+    } else {
+      const lo = seed >>> 0;
+      const hi = Math.floor(seed / 4294967296) >>> 0;
+      let x = splitmix32(lo ^ Math.imul(hi, 0x9e3779b1));
+      this.s0 = x;
+      x = splitmix32(x);
+      this.s1 = x;
+      x = splitmix32(x);
+      this.s2 = x;
+      x = splitmix32(x);
+      this.s3 = x;
+    }
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { deriveSeed, Rng } from '../src/index.js';
+import { Rng } from '../src/index.js';
 
 t.test('same seed, same stream; different seeds differ', async (t) => {
   const a = new Rng(123);
@@ -9,8 +9,6 @@ t.test('same seed, same stream; different seeds differ', async (t) => {
   t.same(sa, Array.from({ length: 100 }, () => b.nextUint32()));
   t.not(JSON.stringify(sa), JSON.stringify(Array.from({ length: 100 }, () => c.nextUint32())));
   t.ok(sa.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32));
-  t.not(deriveSeed(1, 0), deriveSeed(1, 1));
-  t.equal(deriveSeed(1, 5), deriveSeed(1, 5));
   t.not(new Rng(2 ** 40).nextUint32(), new Rng(0).nextUint32(), 'high seed bits matter');
 });
 

@@ -3,7 +3,7 @@
  * features one at a time) and back (removing them in the same order), which is antithetic sampling; exact
  * for models with at most pairwise interactions after one permutation, and always exactly additive.
  */
-import { DEFAULT_SEED, Rng, deriveSeed, type Explanation, type Predictor } from '@genome/model-format';
+import { DEFAULT_SEED, Rng, rowStream, type Explanation, type Predictor } from '@genome/model-format';
 import { Cancellation, checkSignal } from './abort.js';
 import { AgnosticBase, type AgnosticOptions, type CancellableOptions } from './agnostic.js';
 import type { Background } from './background.js';
@@ -16,7 +16,7 @@ import type { RowsInput } from './rows.js';
 export interface PermutationExplainOptions extends CancellableOptions {
   /** Model evaluations (coalitions) per row; each permutation costs 2M + 1 (default 500). */
   maxEvals?: number;
-  /** Seed; row i uses a stream derived from (seed, i). */
+  /** Seed; each row draws its orderings from its own stream of (seed, the row's values), whatever the batch. */
   seed?: number;
 }
 
@@ -58,7 +58,7 @@ export class PermutationExplainer {
           `maxEvals=${maxEvals} is too low for the permutation explainer: row ${r} has ${M} varying features, so one forward+backward permutation needs 2*M+1 = ${per} evaluations.`,
         );
       }
-      const rng = new Rng(deriveSeed(seed, r));
+      const rng = new Rng(rowStream(seed, x));
       const order = new Int32Array(M);
       for (let i = 0; i < M; i++) order[i] = i;
       const nMasks = nPerm * per;

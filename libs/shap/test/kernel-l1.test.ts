@@ -16,7 +16,8 @@ t.test('l1 selection never drops every feature: efficiency holds when the IC opt
   const ex = new KernelExplainer(fnPredictor(12, 1, f), bg);
   const x = [-2.196199620929234, 0, 0, 0, 0, 1.4583694746122948, 0, 0, 0, 0, 0, 0];
   for (const l1Reg of ['bic', 'aic', 'num_features(1)'] as const) {
-    for (const seed of [362, 363, 365, 384, 461]) {
+    // Seeds whose coalitions make the AIC and BIC optimum the empty model (each of these reaches the fallback).
+    for (const seed of [11, 31, 43, 98, 116]) {
       const e = await ex.explain([x], { nsamples: 13, l1Reg, seed });
       const total = e.baseValues[0]![0]! + e.values[0]!.reduce((s, v) => s + v[0]!, 0);
       const nonzero = e.values[0]!.filter((v) => v[0] !== 0).length;

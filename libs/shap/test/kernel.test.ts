@@ -1,6 +1,8 @@
 import t from 'tap';
 import fc from 'fast-check';
+import { DEFAULT_SEED } from '@genome/model-format';
 import { KernelExplainer, ShapError, kmeansBackground } from '../src/index.js';
+import { batchesAround, firstDifference, rowOf } from '../../../tools/bit-identical.js';
 import { bruteForceShapley, fnPredictor, interactionFn, linearFn, maxAbsDiff, randomRows } from './kernel-helpers.js';
 
 const M = 6;
@@ -199,4 +201,31 @@ t.test('bad input gives clear typed errors', async (t) => {
   await t.rejects(new KernelExplainer(bad, bg).explain([[1, 2, 3, 4, 5, 6]]), { code: 'MODEL_OUTPUT', message: /expected/ });
   const nanOk = await new KernelExplainer(p, bg, { allowNaN: true }).explain([[Number.NaN, 0, 0, 0, 0, 0]]).catch((e) => e);
   t.equal(nanOk.code, 'MODEL_OUTPUT', 'allowNaN passes NaN through to the model (this synthetic one returns NaN)');
+});
+
+t.test('a row alone = the row at positions 0, k, last of batches of 2, 5, 9, NaN cells included; the recorded seed reproduces it', async (t) => {
+  const KERNEL_ROW = ['samplesUsed', 'fullEnumeration', 'singularSystem'];
+  // Missing values go to a default, as a tree's default branch would.
+  const f = (x: ArrayLike<number>, out: Float64Array) => {
+    const z = Array.from(x, (v, j) => (Number.isNaN(v) ? 0.3 * j : v));
+    fn(z, out);
+    out[1] = z[0]! * z[3]! - z[5]!;
+  };
+  const bg = randomRows(9, M, 61);
+  bg[2]![4] = NaN;
+  const ex = new KernelExplainer(fnPredictor(M, 2, f), bg, { allowNaN: true });
+  const x = [0.4, NaN, -1.2, NaN, 0.8, 0.1];
+  const fill = randomRows(9, M, 62);
+  for (const opts of [{ nsamples: 40, seed: 5 }, { nsamples: 30, l1Reg: 'num_features(3)' as const, seed: 6 }]) {
+    const alone = await ex.explain([x], opts);
+    t.same(alone.details!.fullEnumeration, [false], 'sampled coalitions');
+    for (const { rows, at } of batchesAround(x, [2, 5, 9], (i) => fill[i]!)) {
+      const e = await ex.explain(rows, opts);
+      for (const p of at) t.equal(firstDifference(rowOf(e, p, KERNEL_ROW), rowOf(alone, 0, KERNEL_ROW)), null, `${JSON.stringify(opts)}: row ${p} of ${rows.length}`);
+    }
+  }
+  const batch = await ex.explain(batchesAround(x, [5], (i) => fill[i]!)[0]!.rows, { nsamples: 40 });
+  t.equal(batch.seed, DEFAULT_SEED, 'the default seed is recorded');
+  const alone = await ex.explain([x], { nsamples: 40, seed: batch.seed! });
+  t.equal(firstDifference(rowOf(batch, 4, KERNEL_ROW), rowOf(alone, 0, KERNEL_ROW)), null, 'the recorded seed and the row reproduce it alone');
 });

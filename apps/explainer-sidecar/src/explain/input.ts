@@ -7,7 +7,7 @@ import { encodeRows, type RawCell, type RowSchema } from '@genome/model-format';
 import { SidecarError } from '../errors.js';
 import type { ExplainData, ImageData, TabularData } from '../methods/types.js';
 import type { ModelDescription } from '../models/types.js';
-import { quote } from '../quote.js';
+import { quote } from '@genome/server-kit';
 import { decodeEncodedImages } from './image-decode.js';
 
 const bad = (msg: string) => new SidecarError('INVALID_REQUEST', msg);

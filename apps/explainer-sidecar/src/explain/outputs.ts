@@ -1,7 +1,7 @@
 /** Output selection (indices / names / top-k) on explanations. */
 import type { Explanation } from '@genome/model-format';
 import { SidecarError } from '../errors.js';
-import { quote } from '../quote.js';
+import { quote } from '@genome/server-kit';
 
 /** What a caller asked for; REST passes JSON as it came, so every field is checked here. */
 export interface OutputSelectionSpec {

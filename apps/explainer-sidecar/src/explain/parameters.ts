@@ -1,7 +1,7 @@
 /** Checks on the `parameters` of a call that hold for every method: known keys only, and values of bounded depth. */
 import { SidecarError } from '../errors.js';
 import type { ExplainMethod } from '../methods/types.js';
-import { clip, quote } from '../quote.js';
+import { clip, quote } from '@genome/server-kit';
 
 /** Deepest nesting of arrays/objects accepted in a parameter value (method parameters are scalars or short lists). */
 export const MAX_PARAMETER_DEPTH = 8;

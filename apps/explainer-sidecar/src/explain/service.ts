@@ -11,7 +11,7 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { raceAbort, type Explanation } from '@genome/model-format';
-import type { Auth, Principal } from '../auth.js';
+import type { Principal, TokenAuth as Auth } from '@genome/server-kit';
 import { SidecarError } from '../errors.js';
 import type { Limiter } from '../limiter.js';
 import type { SidecarMetrics } from '../metrics.js';
@@ -19,7 +19,7 @@ import type { MethodRegistry } from '../methods/registry.js';
 import type { ExplainData, ExplainMethod, WorkEstimate, WorkLimits } from '../methods/types.js';
 import type { ModelEntry, ModelRegistry } from '../models/registry.js';
 import type { LoadedModel, ModelDescription } from '../models/types.js';
-import { quote } from '../quote.js';
+import { quote } from '@genome/server-kit';
 import { checkParameters } from './parameters.js';
 import { rowCount, sliceData } from './input.js';
 import { mergeExplanations } from './merge.js';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { status, type Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { capMessage } from '../quote.js';
+import { capMessage } from '@genome/server-kit';
 import { isUndecodable, tolerantDeserializers } from './decode.js';
 
 /** Longest health service name accepted (served names are a few dozen characters). */

@@ -13,7 +13,7 @@ import { SidecarError } from '../errors.js';
 import { dataFromRequest } from '../explain/input.js';
 import type { ExplainCall } from '../explain/service.js';
 import { encodeExplainResponse, encodeStreamResult } from '../explain/encode.js';
-import { quote } from '../quote.js';
+import { quote } from '@genome/server-kit';
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 

@@ -1,10 +1,11 @@
 /** The gRPC server: Explainer + grpc.health.v1.Health + server reflection, with TLS/mTLS and message limits. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { explain as pb } from '@genome/proto';
+import { grpcServerCredentials, type TlsFiles } from '@genome/server-kit';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
@@ -13,15 +14,6 @@ import { guardedServer } from './guard.js';
 import { explainerHandlers } from './handlers.js';
 
 export const EXPLAINER_SERVICE = 'genome.explain.v1.Explainer';
-
-export interface TlsFiles {
-  certFile: string;
-  keyFile: string;
-  /** CA bundle for client certificates (mTLS). */
-  caFile?: string;
-  /** Reject clients without a certificate signed by `caFile`. */
-  requireClientCert?: boolean;
-}
 
 export interface GrpcOptions {
   host: string;
@@ -38,17 +30,6 @@ function read(path: string, what: string): Buffer {
   } catch (err) {
     throw new SidecarError('CONFIG', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-export function serverCredentials(tls: TlsFiles | undefined): ServerCredentials {
-  if (!tls) return ServerCredentials.createInsecure();
-  const ca = tls.caFile ? read(tls.caFile, 'TLS CA file') : null;
-  if (tls.requireClientCert && !ca) throw new SidecarError('CONFIG', 'mTLS (requireClientCert) needs a CA file (--tls-ca) to check client certificates');
-  return ServerCredentials.createSsl(
-    ca,
-    [{ private_key: read(tls.keyFile, 'TLS key'), cert_chain: read(tls.certFile, 'TLS certificate') }],
-    tls.requireClientCert ?? false,
-  );
 }
 
 export interface GrpcHandle {
@@ -73,7 +54,7 @@ export async function startGrpc(ctx: SidecarContext, opts: GrpcOptions): Promise
   read(protoFile, 'explainer contract (set --proto-dir)');
   const defs = protoLoader.loadSync([protoFile, healthProtoPath], { includeDirs: [opts.protoDir] });
   new ReflectionService(defs).addToServer(guarded);
-  const creds = serverCredentials(opts.tls);
+  const creds = grpcServerCredentials(opts.tls);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${opts.host}:${opts.port}`, creds, (err, p) => (err ? reject(new SidecarError('CONFIG', `cannot listen for gRPC on ${opts.host}:${opts.port}: ${err.message}`, { cause: err })) : resolve(p))),
   );

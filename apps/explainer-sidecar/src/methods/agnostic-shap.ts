@@ -7,7 +7,7 @@ import type { Predictor } from '@genome/model-format';
 import { EXACT_DEFAULT_MAX_FEATURES, ExactExplainer, KernelExplainer, PermutationExplainer, type L1Reg, type Link } from '@genome/shap';
 import { SidecarError } from '../errors.js';
 import type { LoadedModel } from '../models/types.js';
-import { quote } from '../quote.js';
+import { quote } from '@genome/server-kit';
 import { defined, optInt, optString } from './params.js';
 import type { ExplainMethod, WorkLimits } from './types.js';
 

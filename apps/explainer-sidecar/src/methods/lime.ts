@@ -5,7 +5,7 @@
  * `maxSamples`; the cost estimate covers the model rows and the surrogate fit (samples × features²).
  */
 import type { Explanation, Predictor, TextPredictor } from '@genome/model-format';
-import { AnchorTabular, AnchorText, LimeTabularExplainer, LimeTextExplainer } from '@genome/lime';
+import { AnchorTabular, AnchorText, LimeTabularExplainer, LimeTextExplainer, type AnchorExplainOptions } from '@genome/lime';
 import { mergeExplanations } from '../explain/merge.js';
 import { SidecarError } from '../errors.js';
 import type { LoadedModel } from '../models/types.js';
@@ -43,6 +43,35 @@ async function each<T>(items: readonly T[], signal: AbortSignal, one: (item: T) 
 }
 
 const samplesBound = (limits: WorkLimits) => ({ max: limits.maxSamples, flag: '--max-samples' });
+
+/**
+ * Puts an explanation's outputs on the axis `names`: output o of `e` goes to position `at[o]`, every other position holds
+ * 0 (values, base values, predictions) or the `empty` value of each per-row, per-output detail listed there. Rows
+ * whose explained outputs differ (LIME's top_labels, Anchors' predicted class) then share one output axis, so texts
+ * and chunks merge and a row's entries do not depend on the rows around it.
+ */
+function onAxis(e: Explanation, names: readonly string[], at: readonly number[], empty: Readonly<Record<string, unknown>> = {}): Explanation {
+  const from = new Int32Array(names.length).fill(-1);
+  at.forEach((n, o) => (from[n] = o));
+  const spread = <T>(xs: readonly T[], zero: T): T[] => Array.from(from, (o) => (o >= 0 ? xs[o]! : zero));
+  const d = e.details ?? {};
+  const details = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, k in empty ? (v as unknown[][]).map((xs) => spread(xs, empty[k])) : v]));
+  return {
+    ...e,
+    outputNames: [...names],
+    values: e.values.map((row) => row.map((f) => spread(f, 0))),
+    baseValues: e.baseValues.map((b) => spread(b, 0)),
+    ...(e.predictions ? { predictions: e.predictions.map((p) => spread(p, 0)) } : {}),
+    ...(e.details ? { details } : {}),
+  };
+}
+
+/** LIME with top_labels: every model output, 0 outside a row's own labels (`details.labels` = the model outputs explained). */
+const overModelOutputs = (e: Explanation, outputs: readonly string[]) =>
+  onAxis(e, outputs, e.details!.labels as number[], { intercept: 0, score: 0, localPrediction: 0, explanations: [] });
+
+/** The classes Anchors label a row with (as @genome/lime names them): the model's outputs, or `not X` and `X` for one output. */
+const anchorClasses = (outputs: readonly string[]): string[] => (outputs.length === 1 ? [`not ${outputs[0]!}`, outputs[0]!] : [...outputs]);
 
 /** Words LIME text sees in each text (its features) and the longest text, for the cost estimate. */
 function textShape(data: ExplainData): { words: number; chars: number } {
@@ -84,13 +113,15 @@ export const lime: ExplainMethod = {
       // (~F³/2). Sampling (per feature, or every few texts) and the Gram matrix (in steps) pause as they go.
       rowOps: n * F * (data.kind === 'text' ? 50 : 30) + (F ** 3 / 2) * labels,
       how: `${n} samples of ${F} ${data.kind === 'text' ? 'words' : 'features'}`,
-      valuesPerRow: F * labels,
+      // Every model output (top_labels answers over all of them, 0 outside a row's labels).
+      valuesPerRow: F * model.description.outputNames.length,
     };
   },
   async explain(model, data, params, ctx) {
-    const nOut = model.description.outputNames.length;
-    const F = data.kind === 'text' ? textShape(data).words : model.description.featureNames.length;
-    const p = limeParams(model, params, ctx.limits, F);
+    const outputs = model.description.outputNames;
+    const nOut = outputs.length;
+    // num_features was checked against the call's widest text by cost(); a chunk's own texts must not change that.
+    const p = limeParams(model, params, ctx.limits, data.kind === 'text' ? Number.MAX_SAFE_INTEGER : model.description.featureNames.length);
     const opts = defined({
       ...(p.topLabels === undefined ? { labels: ctx.outputIndices ? [...ctx.outputIndices] : Array.from({ length: nOut }, (_, i) => i) } : { topLabels: p.topLabels }),
       numFeatures: p.numFeatures,
@@ -98,7 +129,9 @@ export const lime: ExplainMethod = {
       seed: p.seed,
       signal: ctx.signal,
     });
-    if (data.kind === 'text') return each(data.texts, ctx.signal, (text) => limeText.explain(model.predictor as TextPredictor, text, opts));
+    const wide = (e: Explanation) => (p.topLabels === undefined ? e : overModelOutputs(e, outputs));
+    // Texts: `each` turns details.labels into one list per text, the outputs that text explains.
+    if (data.kind === 'text') return each(data.texts, ctx.signal, async (text) => wide(await limeText.explain(model.predictor as TextPredictor, text, opts)));
     if (data.kind !== 'tabular') throw new Error('unreachable');
     let ex = limeCache.get(model);
     if (!ex) {
@@ -106,7 +139,11 @@ export const lime: ExplainMethod = {
       limeCache.set(model, ex);
     }
     const rows = Array.from({ length: data.nRows }, (_, r) => data.rows.subarray(r * data.nFeatures, (r + 1) * data.nFeatures));
-    return ex.explain(model.predictor as Predictor, rows, opts);
+    const e = await ex.explain(model.predictor as Predictor, rows, opts);
+    // details.labels per row, as for texts (the library lists the call's labels once, which chunks would repeat).
+    const own = (e.details!.topLabels as number[][] | undefined) ?? e.values.map(() => e.details!.labels as number[]);
+    const w = wide(e);
+    return { ...w, details: { ...w.details, labels: own } };
   },
 };
 
@@ -168,14 +205,28 @@ export const anchors: ExplainMethod = {
       // over the coverage samples and every sample drawn so far (~50 ns each; candidates pause between them).
       rowOps: batch * (F * 300 + text.chars * 6) + (coverage + anchorSampleCap(F)) * 50,
       how: `batches of ${batch} samples for ${beam} candidate rule${beam === 1 ? '' : 's'} of ${F} ${data.kind === 'text' ? 'words' : 'features'}, ${coverage} coverage samples`,
-      valuesPerRow: F * model.description.outputNames.length,
+      valuesPerRow: F * anchorClasses(model.description.outputNames).length,
     };
   },
   async explain(model, data, params, ctx) {
-    const F = data.kind === 'text' ? textShape(data).words : model.description.featureNames.length;
-    const p = anchorParams(model, params, ctx.limits, F);
-    const opts = defined({ ...p, maxSamples: Math.min(ctx.modelRowsPerRow, anchorSampleCap(F)), signal: ctx.signal });
-    if (data.kind === 'text') return each(data.texts, ctx.signal, (text) => anchorText.explain(model.predictor as TextPredictor, text, opts));
+    const F = model.description.featureNames.length;
+    // max_anchor_size was checked against the call's widest text by cost(); a chunk's own texts must not change that.
+    const p = anchorParams(model, params, ctx.limits, data.kind === 'text' ? Number.MAX_SAFE_INTEGER : F);
+    const classes = anchorClasses(model.description.outputNames);
+    /**
+     * One row: its anchor is for its predicted class, so every class is an output (0 for the others); its sample
+     * budget (its share of the call's model rows, capped by what its own samples may hold) is a per-row detail,
+     * `maxSamples`, rather than a parameter the merged rows would share.
+     */
+    const one = async (width: number, run: (opts: AnchorExplainOptions) => Promise<Explanation>): Promise<Explanation> => {
+      const maxSamples = Math.min(ctx.modelRowsPerRow, anchorSampleCap(width));
+      const e = await run(defined({ ...p, maxSamples, signal: ctx.signal }));
+      const { max_samples: _, ...parameters } = e.parameters;
+      return { ...onAxis(e, classes, [classes.indexOf(e.outputNames[0]!)]), parameters, details: { ...e.details, maxSamples } };
+    };
+    if (data.kind === 'text') {
+      return each(data.texts, ctx.signal, (text) => one(limeText.index(text).numFeatures, (o) => anchorText.explain(model.predictor as TextPredictor, text, o)));
+    }
     if (data.kind !== 'tabular') throw new Error('unreachable');
     let ex = anchorCache.get(model);
     if (!ex) {
@@ -184,6 +235,6 @@ export const anchors: ExplainMethod = {
     }
     // Anchors explain one row at a time; per-row details become one-element arrays so chunks concatenate.
     const rows = Array.from({ length: data.nRows }, (_, r) => data.rows.subarray(r * data.nFeatures, (r + 1) * data.nFeatures));
-    return each(rows, ctx.signal, (row) => ex.explain(model.predictor as Predictor, row, opts));
+    return each(rows, ctx.signal, (row) => one(F, (o) => ex.explain(model.predictor as Predictor, row, o)));
   },
 };

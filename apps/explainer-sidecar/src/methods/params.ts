@@ -1,6 +1,6 @@
 /** Small checked readers for method parameters (google.protobuf.Struct / JSON values). */
 import { SidecarError } from '../errors.js';
-import { quote } from '../quote.js';
+import { quote } from '@genome/server-kit';
 
 const bad = (msg: string) => new SidecarError('INVALID_REQUEST', msg);
 

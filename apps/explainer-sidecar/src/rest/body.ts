@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { SidecarError } from '../errors.js';
-import { quote } from '../quote.js';
+import { quote } from '@genome/server-kit';
 
 /** Deepest nesting of arrays/objects in a request body (an image as nested [C][H][W] lists needs 5). */
 export const MAX_JSON_DEPTH = 64;

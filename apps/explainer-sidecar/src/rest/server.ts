@@ -13,15 +13,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttp, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { CallScope } from '../call-scope.js';
 import type { SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { dataFromInstances } from '../explain/input.js';
 import { restAnswer } from '../explain/encode.js';
-import type { TlsFiles } from '../grpc/server.js';
-import { clip, quote } from '../quote.js';
+import { clip, httpsServerOptions, quote, type TlsFiles } from '@genome/server-kit';
 import { HttpError, parseJsonBody, readBody } from './body.js';
 
 export interface RestOptions {
@@ -211,16 +209,7 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
 export async function startRest(ctx: SidecarContext, opts: RestOptions): Promise<{ server: Server; port: number }> {
   const handler = restHandler(ctx, opts);
   const server: Server = opts.tls
-    ? createHttps(
-        {
-          cert: readFileSync(opts.tls.certFile),
-          key: readFileSync(opts.tls.keyFile),
-          ...(opts.tls.caFile ? { ca: readFileSync(opts.tls.caFile) } : {}),
-          requestCert: opts.tls.requireClientCert ?? false,
-          rejectUnauthorized: opts.tls.requireClientCert ?? false,
-        },
-        handler,
-      )
+    ? createHttps(httpsServerOptions(opts.tls), handler)
     : createHttp(handler);
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // deadlines are per call (CallScope), not per socket

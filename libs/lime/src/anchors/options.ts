@@ -28,6 +28,7 @@ export interface AnchorExplainOptions {
   readonly epsilonStop?: number;
   /** Hard cap on model-labelled samples (default 1,000,000): bounds the run time on adversarial models. */
   readonly maxSamples?: number;
+  /** Default: the explainer's seed (0). The instance draws from the stream of (seed, its values or text): same seed, same instance, same anchor. */
   readonly seed?: number;
   /**
    * Stops the explanation when it aborts (a caller's deadline, `AbortSignal.timeout(ms)`, a cancelled request):

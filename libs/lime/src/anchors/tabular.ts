@@ -5,11 +5,11 @@
  * (rows satisfying the longest anchor prefix first, then per-feature draws from rows satisfying each
  * predicate). Coverage is the fraction of training rows the anchor applies to.
  */
-import { EXPLANATION_SCHEMA, type Explanation, type Predictor } from '@genome/model-format';
+import { EXPLANATION_SCHEMA, rowStream, type Explanation, type Predictor } from '@genome/model-format';
 import { binNames, binOf, fmt2, percentile, uniqueSorted } from '../discretizer.js';
 import { LimeError } from '../errors.js';
 import { ModelCounter, checkSignal } from '../model-calls.js';
-import { Rng } from '../random.js';
+import { Rng, checkSeed } from '../random.js';
 import { alibiExplanation, precisionGains, type AlibiAnchorExplanation } from './alibi.js';
 import { AnchorBeam, SAMPLE_BLOCK, type AnchorSampleBatch, type AnchorSampler } from './beam.js';
 import { classLabels, labelName } from './labels.js';
@@ -195,8 +195,8 @@ export class AnchorTabular {
     const x = Float64Array.from(row);
     for (let j = 0; j < d; j++) if (!Number.isFinite(x[j]!)) throw new LimeError('INVALID_INPUT', `The row has a non-finite value at feature ${j} (${x[j]}).`);
     const opts = beamOptions(options, false);
-    const seed = options.seed ?? this.seed;
-    const rng = new Rng(seed);
+    const seed = checkSeed(options.seed ?? this.seed);
+    const rng = new Rng(rowStream(seed, x));
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
     const first = await counter.run(1, nOut, 'tabular', (o) => predictor.predict(x.slice(), 1, o));

@@ -5,10 +5,10 @@
  * coverage is estimated on unlabelled samples. Tokens keep their original separators (alibi re-joins spaCy
  * tokens with single spaces).
  */
-import { EXPLANATION_SCHEMA, type Explanation, type TextPredictor } from '@genome/model-format';
+import { EXPLANATION_SCHEMA, rowStream, type Explanation, type TextPredictor } from '@genome/model-format';
 import { LimeError } from '../errors.js';
 import { ModelCounter, checkSignal } from '../model-calls.js';
-import { Rng } from '../random.js';
+import { Rng, checkSeed } from '../random.js';
 import { alibiExplanation, precisionGains } from './alibi.js';
 import { AnchorBeam, SAMPLE_BLOCK, type AnchorSampleBatch, type AnchorSampler } from './beam.js';
 import { classLabels, labelName } from './labels.js';
@@ -68,8 +68,8 @@ export class AnchorText {
     const tok = this.tokenize(text);
     if (tok.tokens.length === 0) throw new LimeError('INVALID_INPUT', 'The text has no tokens to explain.');
     const opts = beamOptions(options, true);
-    const seed = options.seed ?? this.seed;
-    const rng = new Rng(seed);
+    const seed = checkSeed(options.seed ?? this.seed);
+    const rng = new Rng(rowStream(seed, text));
     const nOut = predictor.outputNames.length;
     if (nOut < 1) throw new LimeError('INVALID_INPUT', 'The predictor has no outputNames.');
     const first = await counter.run(1, nOut, 'text', (o) => predictor.predict([text], o));

@@ -4,10 +4,10 @@
  * superpixels off at random (Bernoulli 0.5), replacing them with the hide colour (default: each
  * superpixel's mean colour); cosine distances, kernel width 0.25, `topLabels` 5 and batched model calls.
  */
-import { EXPLANATION_SCHEMA, type Explanation, type ImagePredictor } from '@genome/model-format';
+import { EXPLANATION_SCHEMA, rowStream, type Explanation, type ImagePredictor } from '@genome/model-format';
 import { LimeError } from '../errors.js';
 import { ModelCounter, checkInt, checkSignal, checkPositive, distancesToFirst, resolveLabels } from '../model-calls.js';
-import { Rng } from '../random.js';
+import { Rng, checkSeed } from '../random.js';
 import { FEATURE_SELECTIONS, explainLabel, exponentialKernel, weightedColumnMeans, weightedGram, type FeatureSelection } from '../surrogate.js';
 import { type HwcImage, checkImage } from './image.js';
 import { type QuickshiftOptions, quickshift } from './quickshift.js';
@@ -80,8 +80,9 @@ export class LimeImageExplainer {
     checkInt('numSamples', numSamples, 2);
     checkInt('numFeatures', numFeatures, 1);
     checkInt('batchSize', batchSize, 1);
-    const seed = options.seed ?? this.seed;
-    const rng = new Rng(seed);
+    const seed = checkSeed(options.seed ?? this.seed);
+    // The image's own stream: (seed, its pixel values as given), so the same image and seed give the same explanation.
+    const rng = new Rng(rowStream(seed, image.data));
     const seg = options.segmentation ?? { algorithm: 'quickshift', kernelSize: 4, maxDist: 200, ratio: 0.2 };
     const tSeg = performance.now();
     const { segments, count: K } = segment(image, seg, w, h, rng);

@@ -4,7 +4,7 @@
  * batched model calls over a weighted background, optional l1 feature selection and a weighted least-squares
  * fit constrained to add up to f(x) - E[f].
  */
-import { DEFAULT_SEED, Rng, deriveSeed, type Explanation, type Predictor } from '@genome/model-format';
+import { DEFAULT_SEED, Rng, rowStream, type Explanation, type Predictor } from '@genome/model-format';
 import { Cancellation, checkSignal } from '../abort.js';
 import { AgnosticBase, type AgnosticOptions, type CancellableOptions } from '../agnostic.js';
 import type { Background } from '../background.js';
@@ -28,7 +28,10 @@ export interface KernelExplainOptions extends CancellableOptions {
   /** Coalitions per explained row: a number or `'auto'` = 2M + 2048 (M = varying features); capped at 2^M - 2. */
   nsamples?: number | 'auto';
   l1Reg?: L1Reg;
-  /** Seed of the sampler; row i uses a stream derived from (seed, i), so results do not depend on batching. */
+  /**
+   * Seed of the sampler. Each row draws from its own stream of (seed, the row's values), so the same seed and row give
+   * the same values alone or anywhere in any batch (`rowStream` of @genome/model-format).
+   */
   seed?: number;
 }
 
@@ -117,8 +120,7 @@ export class KernelExplainer {
         singular.push(false);
         continue;
       }
-      const rng = new Rng(deriveSeed(seed, r));
-      const s = kernelSamples(M, nsamplesOpt, rng);
+      const s = kernelSamples(M, nsamplesOpt, new Rng(rowStream(seed, x)));
       const ey = new Float64Array(s.count * D);
       await ev.evaluate(x, s.masks, s.count, varying, ey);
       applyLink(b.link, ey);
