@@ -108,6 +108,23 @@ export interface GrpcMethodSurface {
   cheap?: boolean;
 }
 
+/**
+ * The standard services every Genome server hosts beside its own: grpc.health.v1.Health/Check (seeded with '' and
+ * `service`) and server reflection v1 (seeded with a list, the symbol `service` and the file `protoFile`).
+ */
+export function standardGrpcSurfaces(service: string, protoFile: string): GrpcMethodSurface[] {
+  return [
+    { path: '/grpc.health.v1.Health/Check', seedRequests: [Buffer.alloc(0), pb.str(1, service)], stringFields: [[1]], cheap: true },
+    {
+      path: '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+      bidiStreaming: true,
+      seedRequests: [pb.str(7, ''), pb.str(4, service), pb.str(3, protoFile)],
+      stringFields: [[3], [4], [7]],
+      cheap: true,
+    },
+  ];
+}
+
 export interface GrpcSurface {
   port: number;
   methods: GrpcMethodSurface[];
@@ -2161,4 +2178,66 @@ export function describeCase(opts: Pick<FuzzOptions, 'seed' | 'http' | 'grpc' | 
   const c = generate(opts.seed, index, { authority: `${opts.host ?? '127.0.0.1'}:${opts.http?.port ?? -1}`, ...(opts.http ? { http: opts.http } : {}), ...(opts.grpc ? { grpc: opts.grpc } : {}) });
   const bytes = c.transport === 'http' ? c.exchange.parts.reduce((s, b) => s + b.length, 0) : c.call.messages.reduce((s, b) => s + b.length, 0);
   return { kind: c.kind, summary: c.summary, bytes };
+}
+
+/** `p`, or `fallback` after `ms` (the timer is cleared either way). */
+export async function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A server running as a child process (tools/test-server-process.ts). */
+export interface FuzzedProcess {
+  httpPort: number;
+  grpcPort: number;
+  alive(): boolean;
+  deathText(): string;
+  kill(): Promise<void>;
+}
+
+export interface ProcessFuzzOptions<P extends FuzzedProcess> extends Pick<FuzzOptions, 'seed' | 'timeBudgetMs' | 'deadlineMs' | 'marginMs' | 'continueAfterCrash' | 'cases' | 'log'> {
+  /** The process fuzzed first. */
+  first: P;
+  /** Starts a fresh process after a crash (the run replays suspects on it or goes on). */
+  start: () => Promise<P>;
+  /** Every process started after `first` (for the caller's teardown). */
+  started?: (p: P) => void;
+  http: Omit<HttpSurface, 'port'>;
+  grpc: GrpcMethodSurface[];
+}
+
+/**
+ * {@link fuzzServer} on a server process, the way every Genome server's fuzz test runs it: up to 1,000,000 cases, 6
+ * at once, GET /v2/health/live as the liveness probe (it bypasses any call queue, so only a blocked server misses
+ * it), a crashed process replaced by a fresh one. Resolves with the report and the process alive at the end.
+ */
+export async function fuzzServerProcess<P extends FuzzedProcess>(o: ProcessFuzzOptions<P>): Promise<{ report: FuzzReport; last: P }> {
+  let proc = o.first;
+  const report = await fuzzServer({
+    seed: o.seed,
+    timeBudgetMs: o.timeBudgetMs,
+    maxCases: 1_000_000,
+    deadlineMs: o.deadlineMs,
+    ...(o.marginMs !== undefined ? { marginMs: o.marginMs } : {}),
+    concurrency: 6,
+    http: { port: o.first.httpPort, ...o.http },
+    grpc: { port: o.first.grpcPort, methods: o.grpc },
+    isAlive: () => proc.alive(),
+    describeDeath: () => proc.deathText(),
+    restart: async () => {
+      await proc.kill();
+      proc = await o.start();
+      o.started?.(proc);
+      return { httpPort: proc.httpPort, grpcPort: proc.grpcPort };
+    },
+    ...(o.continueAfterCrash !== undefined ? { continueAfterCrash: o.continueAfterCrash } : {}),
+    probe: { http: '/v2/health/live', timeoutMs: 1000 },
+    ...(o.cases ? { cases: o.cases } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  return { report, last: proc };
 }

@@ -1,6 +1,6 @@
 // Proves each library installs and works alone: `npm pack` every libs/* package, install the tarballs into a
 // temporary project outside the workspace (registry for third-party deps), and import each one from there.
-// And that the `genome` CLI installs globally from its tarball (with @genome/proto's) and runs.
+// And that the `genome` CLI installs globally from its tarball (with those of the workspace libraries it uses) and runs.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -83,15 +83,17 @@ t.test('the genome CLI installs globally from its tarball and @genome/proto\'s, 
   t.same(Object.keys(cliPkg.bin), ['genome'], 'the package provides the genome command');
   const work = mkdtempSync(join(tmpdir(), 'genome-cli-pack-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const proto = pack(join(repoRoot, 'libs', 'proto'), work);
+  // The workspace packages the CLI depends on (not on the registry): @genome/proto, and for `genome store`
+  // @genome/model-store with its @genome/model-format.
+  const libTarballs = ['proto', 'model-format', 'model-store'].map((l) => pack(join(repoRoot, 'libs', l), work).tarball);
   const cli = pack(cliDir, work);
   t.ok(cli.files.includes('bin/genome.mjs') && cli.files.includes('dist/main.js'), 'the CLI tarball ships its bin and dist/main.js');
   t.ok(cli.files.includes('README.md'), 'and its README');
   t.notOk(cli.files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'and no sources or tests');
 
-  // Both tarballs in one global install, as the README says; the registry only for third-party dependencies.
+  // Every tarball in one global install, as the README says; the registry only for third-party dependencies.
   const prefix = join(work, 'prefix');
-  execFileSync(npm, ['install', '-g', '--prefix', prefix, '--no-fund', '--no-audit', proto.tarball, cli.tarball], { cwd: work, stdio: 'pipe' });
+  execFileSync(npm, ['install', '-g', '--prefix', prefix, '--no-fund', '--no-audit', ...libTarballs, cli.tarball], { cwd: work, stdio: 'pipe' });
   const bin = process.platform === 'win32' ? join(prefix, 'genome.cmd') : join(prefix, 'bin', 'genome');
   t.ok(existsSync(bin), `${bin} installed`);
   // The bin's shebang is `#!/usr/bin/env node`: put this node first on PATH.

@@ -22,7 +22,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo()): Pro
     }
     if (err instanceof CliError) {
       io.stderr.write(`${err.userMessage}\n`);
-      if (err.code === 'USAGE') io.stderr.write('(add --help for usage)\n');
+      if (err.code === 'USAGE' && !err.grpcStatus) io.stderr.write('(add --help for usage)\n');
       return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);

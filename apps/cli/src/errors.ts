@@ -4,8 +4,10 @@ import { EXIT, type ExitCode } from './exit-codes.js';
 export type CliErrorCode =
   /** Bad flags or input, found before any network call. */
   | 'USAGE'
-  /** The server answered with a gRPC error status (`grpcStatus` names it). */
+  /** The server (or the model store) answered with an error status (`grpcStatus` names it). */
   | 'SERVER'
+  /** `genome store`: no such model, version, alias, file or run. */
+  | 'NOT_FOUND'
   /** The server could not be reached. */
   | 'UNREACHABLE'
   /** A bug or an unexpected answer (e.g. a malformed response). */
@@ -15,6 +17,7 @@ const EXIT_OF: Record<CliErrorCode, ExitCode> = {
   USAGE: EXIT.USAGE,
   SERVER: EXIT.SERVER,
   UNREACHABLE: EXIT.UNREACHABLE,
+  NOT_FOUND: EXIT.NOT_FOUND,
   INTERNAL: EXIT.SERVER,
 };
 
@@ -24,7 +27,7 @@ export class CliError extends Error {
   constructor(
     readonly code: CliErrorCode,
     message: string,
-    /** For SERVER / UNREACHABLE errors: the gRPC status name, e.g. NOT_FOUND. */
+    /** The status name printed before the message: a gRPC status (NOT_FOUND), or a model store error code (CORRUPT). */
     readonly grpcStatus?: string,
   ) {
     super(message);

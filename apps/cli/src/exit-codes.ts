@@ -2,12 +2,14 @@
 export const EXIT = {
   /** Success (for `health`: the service is SERVING). */
   OK: 0,
-  /** The server answered with an error (or `health` answered something other than SERVING). */
+  /** The server (or the model store) answered with an error (or `health` answered something other than SERVING). */
   SERVER: 1,
   /** Usage error: bad flags, an unreadable or malformed input file; nothing was sent. */
   USAGE: 2,
   /** The server could not be reached: connection refused, TLS handshake refused, no answer before the deadline. */
   UNREACHABLE: 3,
+  /** `genome store`: no such model, version, alias, file or pipeline run. */
+  NOT_FOUND: 4,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -15,6 +17,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  success (health: SERVING)
-  1  the server answered an error, printed as "error: <GRPC_STATUS>: <details>" (health: not SERVING)
-  2  usage error: bad flags, unreadable or malformed input file (nothing was sent)
-  3  the server could not be reached (connection refused, TLS refused, no connection before the deadline)`;
+  1  the server answered an error, printed as "error: <GRPC_STATUS>: <details>" (health: not SERVING; store: FAILED_PRECONDITION, CORRUPT, ...)
+  2  usage error: bad flags, unreadable or malformed input file, nothing was sent (store: INVALID_ARGUMENT, e.g. a bad reference or filter)
+  3  the server could not be reached: connection refused, TLS refused, no connection before the deadline (store: a backend is UNAVAILABLE)
+  4  store: no such model, version, alias, file or pipeline run (NOT_FOUND)`;

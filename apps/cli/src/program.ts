@@ -11,17 +11,20 @@ const ROOT_HELP = `${EXIT_CODES_HELP}
 Environment:
   GENOME_ADDRESS  server address (host:port), like --address
   GENOME_TOKEN    bearer token, like --token
+  GENOME_STORE_DIR, GENOME_STORE_METADATA, GENOME_STORE_BLOBS  where genome store finds the store (genome store --help)
 
 Examples:
   genome health
   genome models
   genome explain --model california-housing-rf --row 8.3252,41,6.9841,1.0238,322,2.5556,37.88,-122.23
   genome --address explainer.prod:8081 --tls-ca ca.pem --token "$TOKEN" explain --model m --csv rows.csv --output csv
+  genome store save ./california-housing-rf --name housing --alias staging
+  genome store list
   genome explain --help`;
 
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('genome')
-    .description('Command-line client of the Genome explainer sidecar (gRPC): list models, check health, explain rows.')
+    .description('Command-line client of the Genome explainer sidecar (gRPC): list models, check health, explain rows; and of a model store (genome store).')
     .version(cliVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
@@ -35,9 +38,16 @@ export function buildProgram(ctx: CommandContext): Command {
   program.addHelpText('after', ROOT_HELP);
   for (const make of COMMANDS) {
     const cmd = make(ctx);
-    cmd.copyInheritedSettings(program);
-    cmd.addHelpText('after', `\nConnection flags (--address, --token, --tls*, --deadline-ms) and exit codes: genome --help\n`);
+    inheritSettings(cmd, program);
+    // A command group (genome store) documents its own flags; the others talk to the sidecar.
+    if (cmd.commands.length === 0) cmd.addHelpText('after', `\nConnection flags (--address, --token, --tls*, --deadline-ms) and exit codes: genome --help\n`);
     program.addCommand(cmd);
   }
   return program;
+}
+
+/** Output, exit override and help settings of the root, down to every subcommand (addCommand does not copy them). */
+function inheritSettings(cmd: Command, parent: Command): void {
+  cmd.copyInheritedSettings(parent);
+  for (const sub of cmd.commands) inheritSettings(sub, cmd);
 }

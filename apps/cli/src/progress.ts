@@ -1,6 +1,7 @@
 /** A progress bar on stderr (cli-progress) for long streams; only when stderr is a terminal and not --quiet. */
 import cliProgress from 'cli-progress';
 import type { OutStream } from './io.js';
+import { formatBytes } from './output/bytes.js';
 
 export interface ProgressSink {
   update(done: number, total: number): void;
@@ -9,12 +10,26 @@ export interface ProgressSink {
 
 const SILENT: ProgressSink = { update() {}, stop() {} };
 
-export function progressBar(stderr: OutStream, enabled: boolean, label: string): ProgressSink {
+export interface ProgressOptions {
+  /** What `done` and `total` count: rows (default) or bytes (shown as KiB, MiB, ...). */
+  unit?: 'rows' | 'bytes';
+}
+
+export function progressBar(stderr: OutStream, enabled: boolean, label: string, o: ProgressOptions = {}): ProgressSink {
   if (!enabled || !stderr.isTTY) return SILENT;
+  const bytes = o.unit === 'bytes';
   const bar = new cliProgress.SingleBar(
     {
       stream: stderr as unknown as NodeJS.WritableStream,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} rows | {duration_formatted} | ETA {eta_formatted}`,
+      format: bytes
+        ? `${label} [{bar}] {percentage}% | {value}/{total} | {duration_formatted} | ETA {eta_formatted}`
+        : `${label} [{bar}] {percentage}% | {value}/{total} rows | {duration_formatted} | ETA {eta_formatted}`,
+      ...(bytes
+        ? {
+            formatValue: (v: number, options: cliProgress.Options, type: cliProgress.ValueType) =>
+              type === 'value' || type === 'total' ? formatBytes(v) : cliProgress.Format.ValueFormat(v, options, type),
+          }
+        : {}),
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 20,

@@ -1,19 +1,11 @@
 // The progress bar of long streams, through the CLI's entry point in process (a terminal is simulated for stderr).
 import t from 'tap';
-import { runCli, type Io } from '../src/index.js';
+import { runCli } from '../src/index.js';
+import { captureIo } from './helpers/capture-io.js';
 import { FEATURES, HOUSING, ROWS, housingSidecar } from './helpers/sidecar.js';
 
-class Capture {
-  text = '';
-  constructor(readonly isTTY: boolean, readonly columns = 100) {}
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
-
-function io(stderrIsTTY: boolean): Io & { stdout: Capture; stderr: Capture } {
-  return { stdout: new Capture(false), stderr: new Capture(stderrIsTTY) };
+function io(stderrIsTTY: boolean): ReturnType<typeof captureIo> {
+  return captureIo(stderrIsTTY, 100);
 }
 
 t.test('progress bar', async (t) => {

@@ -9,7 +9,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { XGBoostIterationRange } from '@genome/model-format';
-import { readTokenGrants, type TlsFiles, type TokenGrant } from '@genome/server-kit';
+import { parseRef } from '@genome/model-store';
+import { boolOption, intOption, readTokenGrants, scanFlags, tlsOf, type CliOption, type TlsFiles, type TokenGrant } from '@genome/server-kit';
 import { SidecarError } from './errors.js';
 import type { ModelSpec } from './models/types.js';
 
@@ -62,7 +63,26 @@ export interface SidecarConfig {
   logLevel: string;
   /** Directory holding genome/explain/v1/explainer.proto (served by reflection). */
   protoDir: string;
+  /** The model store that `store://` models come from (see README, Serving from the model store). */
+  store: StoreSettings;
 }
+
+/** Connection settings of the model store (as `openModelStore` takes them) and how often it is polled. */
+export interface StoreSettings {
+  /** Store root (metadata, blobs and the package cache by default); default `$GENOME_STORE_DIR`, else `./.genome-store`. */
+  dir?: string;
+  /** Metadata backend URL (`sqlite:///...`, `postgres://...`, `redis://...`); default `sqlite://<dir>/metadata.sqlite`. */
+  metadata?: string;
+  /** Blob store (a directory, `file://...`, `s3://bucket/prefix?endpoint=...`); default `<dir>/blobs`. */
+  blobs?: string;
+  /** How often the store's log is polled for moved aliases and new versions, ms. */
+  pollMs: number;
+}
+
+/** Default poll interval of the model store, ms. */
+export const DEFAULT_STORE_POLL_MS = 1000;
+/** The scheme of model-store references in `--model`. */
+export const STORE_SCHEME = 'store://';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (src/ or dist/ is two levels under apps/explainer-sidecar). */
@@ -96,11 +116,12 @@ export function defaultConfig(): SidecarConfig {
     authTokens: [],
     logLevel: 'info',
     protoDir: join(repoRoot, 'proto'),
+    store: { pollMs: DEFAULT_STORE_POLL_MS },
   };
 }
 
 /** A layer of settings; `remote` gathers the remote-model flags and the per-file extras (names, background, rounds). */
-type Partial2 = Partial<SidecarConfig> & { remote?: Partial<Extract<ModelSpec, { kind: 'remote' }>> & { iterationRange?: XGBoostIterationRange } };
+type Partial2 = Omit<Partial<SidecarConfig>, 'store'> & { store?: Partial<StoreSettings> } & { remote?: Partial<Extract<ModelSpec, { kind: 'remote' }>> & { iterationRange?: XGBoostIterationRange } };
 
 /** `best`, or `B,E` (boosting rounds, end exclusive). */
 function iterationRange(v: string, key: string): XGBoostIterationRange {
@@ -112,40 +133,38 @@ function iterationRange(v: string, key: string): XGBoostIterationRange {
 
 const bad = (msg: string) => new SidecarError('CONFIG', msg);
 
-function int(v: string, key: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw bad(`${key} must be an integer >= ${min}, got "${v}"`);
-  return n;
-}
-function bool(v: string, key: string): boolean {
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off|)$/i.test(v)) return false;
-  throw bad(`${key} must be true or false, got "${v}"`);
+/** Integer option values as Number() reads them (lenient: the sidecar's options always took "1e3" and ""). */
+const int = (v: string, key: string, min: number): number => intOption(v, key, min, true);
+
+/**
+ * A model-store reference (`NAME@ALIAS`, `NAME`, `NAME/3`, with or without `store://`), checked for syntax; `where`
+ * names the flag or file in the error.
+ */
+export function storeRef(raw: string, where: string): string {
+  const ref = raw.startsWith(STORE_SCHEME) ? raw.slice(STORE_SCHEME.length) : raw;
+  try {
+    parseRef(ref);
+  } catch (err) {
+    throw bad(`${where}: "${STORE_SCHEME}${ref}" is not a model-store reference: ${(err as Error).message} Use ${STORE_SCHEME}NAME@ALIAS, ${STORE_SCHEME}NAME/VERSION or ${STORE_SCHEME}NAME (the latest version).`);
+  }
+  return ref;
 }
 
-/** `name=path` or `path` -> a file or package spec (directories are packages). */
+/** `name=path` or `path` -> a file or package spec (directories are packages); `[name=]store://REF` -> a store model. */
 export function modelSpecOf(arg: string, forcePackage = false): ModelSpec {
   const eq = arg.indexOf('=');
   const name = eq > 0 && !arg.slice(0, eq).includes('/') ? arg.slice(0, eq) : undefined;
+  const target = name ? arg.slice(eq + 1) : arg;
+  if (target.startsWith(STORE_SCHEME)) return { ...(name ? { name } : {}), kind: 'store', ref: storeRef(target, '--model') };
   const path = resolve(name ? arg.slice(eq + 1) : arg);
   const isDir = existsSync(path) && statSync(path).isDirectory();
   return { ...(name ? { name } : {}), kind: forcePackage || isDir ? 'package' : 'file', path };
 }
 
-/** One option: its config key, flag names, env name, and how to apply a string value. */
-interface Opt {
-  flags: string[];
-  env?: string;
-  /** Takes no value. */
-  boolean?: boolean;
-  apply: (c: Partial2, v: string, key: string) => void;
-  help: string;
-}
-
-const tls = (c: Partial2): TlsFiles => (c.tls ??= { certFile: '', keyFile: '' });
 const remote = (c: Partial2) => (c.remote ??= {});
+const store = (c: Partial2) => (c.store ??= {});
 
-export const OPTIONS: Opt[] = [
+export const OPTIONS: CliOption<Partial2>[] = [
   { flags: ['--config'], env: 'GENOME_SIDECAR_CONFIG', apply: () => {}, help: 'JSON config file (keys as in SidecarConfig)' },
   { flags: ['--host'], env: 'GENOME_SIDECAR_HOST', apply: (c, v) => (c.host = v), help: 'interface to listen on (default 0.0.0.0)' },
   { flags: ['--grpc-port', '--grpc_port'], env: 'GENOME_SIDECAR_GRPC_PORT', apply: (c, v, k) => (c.grpcPort = int(v, k, 0)), help: 'gRPC port (default 8081; 0 = any)' },
@@ -161,6 +180,15 @@ export const OPTIONS: Opt[] = [
     flags: ['--storage_uri', '--storage-uri'],
     apply: (c, v) => (c.models = [...(c.models ?? []), modelSpecOf(v, !existsSync(resolve(v)))]),
     help: 'KServe: local path of the downloaded model (a Genome package dir, or a model file)',
+  },
+  { flags: ['--store-dir'], env: 'GENOME_STORE_DIR', apply: (c, v) => (store(c).dir = resolve(v)), help: 'model store root for store:// models (default ./.genome-store)' },
+  { flags: ['--store-metadata'], env: 'GENOME_STORE_METADATA', apply: (c, v) => (store(c).metadata = v), help: 'model store metadata URL: sqlite:///path, postgres://..., redis://... (default sqlite://<store dir>/metadata.sqlite)' },
+  { flags: ['--store-blobs'], env: 'GENOME_STORE_BLOBS', apply: (c, v) => (store(c).blobs = v), help: 'model store blobs: a directory, file://..., s3://bucket/prefix?endpoint=... (default <store dir>/blobs)' },
+  {
+    flags: ['--store-poll-ms'],
+    env: 'GENOME_SIDECAR_STORE_POLL_MS',
+    apply: (c, v, k) => (store(c).pollMs = int(v, k, 10)),
+    help: `how often store://NAME@ALIAS and store://NAME models check the store for a new version, ms (default ${DEFAULT_STORE_POLL_MS})`,
   },
   { flags: ['--predictor-host', '--predictor_host'], env: 'GENOME_SIDECAR_PREDICTOR_HOST', apply: (c, v) => (remote(c).host = v), help: 'host:port of an Open Inference Protocol model server to explain remotely' },
   {
@@ -183,7 +211,7 @@ export const OPTIONS: Opt[] = [
   },
   { flags: ['--model-name', '--model_name'], env: 'GENOME_SIDECAR_MODEL_NAME', apply: (c, v) => (remote(c).name = v), help: 'name of the remote model (KServe passes the InferenceService name)' },
   { flags: ['--remote-model-name'], env: 'GENOME_SIDECAR_REMOTE_MODEL_NAME', apply: (c, v) => (remote(c).remoteName = v), help: 'model name on the remote server if different from --model-name' },
-  { flags: ['--predictor-use-ssl', '--predictor_use_ssl'], env: 'GENOME_SIDECAR_PREDICTOR_USE_SSL', boolean: true, apply: (c, v, k) => (remote(c).useTls = bool(v, k)), help: 'talk TLS to the model server' },
+  { flags: ['--predictor-use-ssl', '--predictor_use_ssl'], env: 'GENOME_SIDECAR_PREDICTOR_USE_SSL', boolean: true, apply: (c, v, k) => (remote(c).useTls = boolOption(v, k)), help: 'talk TLS to the model server' },
   {
     flags: ['--predictor-timeout-ms'],
     env: 'GENOME_SIDECAR_PREDICTOR_TIMEOUT_MS',
@@ -219,10 +247,10 @@ export const OPTIONS: Opt[] = [
   { flags: ['--stream-chunk-rows'], env: 'GENOME_SIDECAR_STREAM_CHUNK_ROWS', apply: (c, v, k) => (c.streamChunkRows = int(v, k, 1)), help: 'rows per ExplainStream message (default 64)' },
   { flags: ['--default-deadline-ms'], env: 'GENOME_SIDECAR_DEFAULT_DEADLINE_MS', apply: (c, v, k) => (c.defaultDeadlineMs = int(v, k, 1)), help: 'deadline of calls without one (default 60000)' },
   { flags: ['--shutdown-grace-ms'], env: 'GENOME_SIDECAR_SHUTDOWN_GRACE_MS', apply: (c, v, k) => (c.shutdownGraceMs = int(v, k, 0)), help: 'drain time after SIGTERM (default 30000)' },
-  { flags: ['--tls-cert'], env: 'GENOME_SIDECAR_TLS_CERT', apply: (c, v) => (tls(c).certFile = resolve(v)), help: 'server certificate (PEM); enables TLS on both ports' },
-  { flags: ['--tls-key'], env: 'GENOME_SIDECAR_TLS_KEY', apply: (c, v) => (tls(c).keyFile = resolve(v)), help: 'server private key (PEM)' },
-  { flags: ['--tls-ca'], env: 'GENOME_SIDECAR_TLS_CA', apply: (c, v) => (tls(c).caFile = resolve(v)), help: 'CA bundle for client certificates' },
-  { flags: ['--tls-require-client-cert'], env: 'GENOME_SIDECAR_TLS_REQUIRE_CLIENT_CERT', boolean: true, apply: (c, v, k) => (tls(c).requireClientCert = bool(v, k)), help: 'mTLS: reject clients without a certificate from --tls-ca' },
+  { flags: ['--tls-cert'], env: 'GENOME_SIDECAR_TLS_CERT', apply: (c, v) => (tlsOf(c).certFile = resolve(v)), help: 'server certificate (PEM); enables TLS on both ports' },
+  { flags: ['--tls-key'], env: 'GENOME_SIDECAR_TLS_KEY', apply: (c, v) => (tlsOf(c).keyFile = resolve(v)), help: 'server private key (PEM)' },
+  { flags: ['--tls-ca'], env: 'GENOME_SIDECAR_TLS_CA', apply: (c, v) => (tlsOf(c).caFile = resolve(v)), help: 'CA bundle for client certificates' },
+  { flags: ['--tls-require-client-cert'], env: 'GENOME_SIDECAR_TLS_REQUIRE_CLIENT_CERT', boolean: true, apply: (c, v, k) => (tlsOf(c).requireClientCert = boolOption(v, k)), help: 'mTLS: reject clients without a certificate from --tls-ca' },
   { flags: ['--auth-tokens-file'], env: 'GENOME_SIDECAR_AUTH_TOKENS_FILE', apply: (c, v) => (c.authTokens = readTokenGrants(resolve(v))), help: 'JSON [{"token","models"?:["*"],"scopes"?:["*"],"subject"?}] (one file for the whole platform; the sidecar checks "models"): turns bearer auth on' },
   { flags: ['--log-level'], env: 'GENOME_SIDECAR_LOG_LEVEL', apply: (c, v) => (c.logLevel = v), help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
   { flags: ['--proto-dir'], env: 'GENOME_SIDECAR_PROTO_DIR', apply: (c, v) => (c.protoDir = resolve(v)), help: 'directory with genome/explain/v1/explainer.proto (for reflection)' },
@@ -234,33 +262,14 @@ const IGNORED = new Set(['--enable_docs_url', '--enable_latency_logging', '--pre
 function parseFlags(argv: readonly string[]): { layer: Partial2; configFile?: string } {
   const layer: Partial2 = {};
   let configFile: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i]!;
-    let value: string | undefined;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) {
-      value = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    if (a === '--help' || a === '-h') throw new SidecarError('CONFIG', usage());
-    const opt = OPTIONS.find((o) => o.flags.includes(a));
-    if (!opt) {
-      if (IGNORED.has(a)) {
-        if (value === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) i++;
-        continue;
-      }
-      throw bad(`unknown option ${a}; run with --help for the list`);
-    }
-    if (value === undefined) {
-      if (opt.boolean && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) value = 'true';
-      else {
-        value = argv[++i];
-        if (value === undefined) throw bad(`${a} needs a value`);
-      }
-    }
-    if (a === '--config') configFile = resolve(value);
-    else opt.apply(layer, value, a);
-  }
+  scanFlags(argv, OPTIONS, {
+    help: () => new SidecarError('CONFIG', usage()),
+    ignored: IGNORED,
+    value: (opt, value, flag) => {
+      if (flag === '--config') configFile = resolve(value);
+      else opt.apply(layer, value, flag);
+    },
+  });
   return { layer, configFile };
 }
 
@@ -290,7 +299,7 @@ function parseFile(path: string): Partial2 {
     throw bad(`cannot read config file ${path}: ${(err as Error).message}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad(`config file ${path} must hold a JSON object`);
-  const known = new Set(Object.keys(defaultConfig()).concat(['tls', 'models']));
+  const known = new Set(Object.keys(defaultConfig()).concat(['tls', 'models', 'store']));
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length) throw bad(`config file ${path}: unknown key(s) ${unknown.join(', ')}`);
   const c = raw as Partial2;
@@ -298,19 +307,27 @@ function parseFile(path: string): Partial2 {
   // Relative paths in the file are relative to the file.
   if (c.models) {
     c.models = c.models.map((m) => {
+      if (m.kind === 'store') return { ...m, ref: storeRef(String(m.ref), `config file ${path}`) };
+      if (typeof (m as { path?: unknown }).path === 'string' && (m as { path: string }).path.startsWith(STORE_SCHEME)) {
+        // {"kind": "package", "path": "store://NAME@ALIAS"} reads as a store model too.
+        const { path: ref, name } = m as { path: string; name?: string };
+        return { ...(name ? { name } : {}), kind: 'store', ref: storeRef(ref, `config file ${path}`), ...(m.kind !== 'remote' && m.iterationRange !== undefined ? { iterationRange: m.iterationRange } : {}) };
+      }
       const bg = m.kind !== 'package' && m.backgroundPath ? { backgroundPath: resolve(base, m.backgroundPath) } : {};
       return m.kind === 'remote' ? { ...m, ...bg } : { ...m, path: resolve(base, m.path), ...bg };
     });
   }
   if (c.tls) c.tls = { ...c.tls, certFile: resolve(base, c.tls.certFile), keyFile: resolve(base, c.tls.keyFile), ...(c.tls.caFile ? { caFile: resolve(base, c.tls.caFile) } : {}) };
   if (c.protoDir) c.protoDir = resolve(base, c.protoDir);
+  if (c.store?.dir) c.store = { ...c.store, dir: resolve(base, c.store.dir) };
   return c;
 }
 
 function merge(into: SidecarConfig, layer: Partial2): void {
-  const { remote: r, tls: t, models, ...rest } = layer;
+  const { remote: r, tls: t, models, store: st, ...rest } = layer;
   Object.assign(into, rest);
   if (t) into.tls = { ...(into.tls ?? { certFile: '', keyFile: '' }), ...t };
+  if (st) into.store = { ...into.store, ...st };
   const layerModels: ModelSpec[] = [...(models ?? [])];
   if (r?.iterationRange !== undefined) {
     // --iteration-range applies to the model files and packages of this layer (XGBoost models).
@@ -355,6 +372,8 @@ export function validateConfig(c: SidecarConfig): SidecarConfig {
   for (const k of ['maxConcurrencyPerModel', 'remoteStartupWaitMs', 'maxQueue', 'shutdownGraceMs'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) throw bad(`${k} must be an integer >= 0, got ${JSON.stringify(c[k])}`);
   }
+  if (!Number.isInteger(c.store.pollMs) || c.store.pollMs < 10) throw bad(`store.pollMs must be an integer >= 10, got ${JSON.stringify(c.store.pollMs)}`);
+  for (const m of c.models) if (m.kind === 'store') m.ref = storeRef(m.ref, 'models');
   if (c.models.length === 0) c.models = [{ kind: 'package', path: DEFAULT_MODEL_DIR }];
   return c;
 }

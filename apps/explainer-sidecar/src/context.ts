@@ -60,5 +60,6 @@ export function modelInfo(ctx: SidecarContext, e: ModelEntry): pb.ModelInfo {
     ready: e.ready,
     description: capMessage(ctx.redactor.apply(e.ready ? d.description : `not ready: ${e.reason}`)),
     inputShape: d.inputShape,
+    ...(d.store ? { store: { ...d.store } } : {}),
   };
 }

@@ -3,7 +3,7 @@
  * CLI entry: `genome-explainer-sidecar [flags]` (see --help). Starts the sidecar, prints how to call it, and
  * drains gracefully on SIGTERM/SIGINT (a second signal exits at once).
  */
-import { randomUUID } from 'node:crypto';
+import { serveUntilSignalled, startOrExit } from '@genome/server-kit';
 import { loadConfig, usage } from './config.js';
 import { SidecarError } from './errors.js';
 import type { ModelDescription } from './models/types.js';
@@ -61,39 +61,14 @@ function example(s: Sidecar): string {
 }
 
 async function main(): Promise<void> {
-  let sidecar: Sidecar;
-  try {
-    sidecar = await startSidecar(loadConfig());
-  } catch (err) {
-    if (err instanceof SidecarError && err.message.startsWith('genome-explainer-sidecar [options]')) {
-      process.stdout.write(`${usage()}\n`);
-      process.exit(0);
-    }
-    process.stderr.write(`genome-explainer-sidecar: ${(err as Error).message}\n`);
-    process.exit(2);
-  }
+  const sidecar = await startOrExit(
+    'genome-explainer-sidecar',
+    () => startSidecar(loadConfig()),
+    (err) => err instanceof SidecarError && err.message.startsWith('genome-explainer-sidecar [options]'),
+    usage,
+  );
   process.stdout.write(example(sidecar));
-  // Last resort: a fault outside any call's handling is logged with an id and the server keeps serving; every
-  // request path has its own guard, so reaching these is a bug to report, not a way to stop the process.
-  process.on('unhandledRejection', (reason) => sidecar.logger.error({ err: reason, errorId: randomUUID() }, 'unhandled rejection; still serving'));
-  process.on('uncaughtException', (err) => sidecar.logger.error({ err, errorId: randomUUID() }, 'uncaught exception; still serving'));
-  let signals = 0;
-  const stop = (sig: string) => {
-    if (++signals > 1) {
-      sidecar.logger.warn({ signal: sig }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    sidecar.logger.info({ signal: sig }, 'signal received');
-    sidecar.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        sidecar.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  serveUntilSignalled(sidecar);
 }
 
 void main();

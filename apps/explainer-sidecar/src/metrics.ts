@@ -5,6 +5,8 @@
  * - genome_sidecar_queue_depth, genome_sidecar_in_flight (gauges)
  * - genome_sidecar_rows_explained_total{method}
  * - genome_sidecar_cancelled_total{reason} (deadline, client cancel, shutdown: work stopped early)
+ * - genome_sidecar_model_updates_total{model,result} (store-backed models: swapped, failed, alias_missing, poll_failed)
+ * - genome_sidecar_model_store_version{model} (store-backed models: the version number served)
  * plus prom-client's default process metrics (heap, event-loop lag, ...) with prefix genome_sidecar_.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -44,6 +46,19 @@ export class SidecarMetrics {
     name: 'genome_sidecar_cancelled_total',
     help: 'Calls whose work was stopped early, by reason (deadline|client|shutdown)',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelUpdates = new Counter({
+    name: 'genome_sidecar_model_updates_total',
+    help: 'Store-backed models: version swaps and failed updates, by model and result (swapped|failed|alias_missing|poll_failed)',
+    labelNames: ['model', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly storeVersion = new Gauge({
+    name: 'genome_sidecar_model_store_version',
+    help: 'Store-backed models: the model-store version number served now',
+    labelNames: ['model'] as const,
     registers: [this.registry],
   });
 

@@ -7,11 +7,11 @@ import { setMaxListeners } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import { createTreeShapPool, type TreeShapPool } from '@genome/shap';
 import { pino, type Logger } from 'pino';
-import { TokenAuth as Auth } from '@genome/server-kit';
+import { TokenAuth as Auth, drainServers } from '@genome/server-kit';
 import type { SidecarConfig } from './config.js';
 import { publicStatus, type SidecarContext } from './context.js';
 import { ExplainService } from './explain/service.js';
-import { EXPLAINER_SERVICE, startGrpc, type GrpcHandle } from './grpc/server.js';
+import { startGrpc, type GrpcHandle } from './grpc/server.js';
 import { Limiter } from './limiter.js';
 import { SidecarMetrics } from './metrics.js';
 import { builtinMethods } from './methods/builtin.js';
@@ -20,6 +20,9 @@ import type { ExplainMethod } from './methods/types.js';
 import { loadModel } from './models/load.js';
 import { ModelRegistry } from './models/registry.js';
 import { RemoteLoader } from './models/remote-loader.js';
+import { loadStoreModel, openStore, StoreFollower, storeStartError } from './models/store.js';
+import type { LoadedModel } from './models/types.js';
+import type { ModelStore } from '@genome/model-store';
 import { Redactor } from './redact.js';
 import { startRest } from './rest/server.js';
 
@@ -57,24 +60,6 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
   ]);
   const models = new ModelRegistry();
   const remotes = new RemoteLoader(models, logger, (m) => methods.applicable(m));
-  try {
-    for (const spec of config.models) {
-      if (spec.kind === 'remote') {
-        await remotes.start(spec, config.remoteStartupWaitMs);
-        continue;
-      }
-      const t0 = performance.now();
-      const m = await loadModel(spec, models);
-      models.add(m);
-      const d = m.description;
-      logger.info({ model: d.name, version: d.version, sha256: d.sha256, source: d.source, format: d.format, methods: methods.applicable(m), ms: +(performance.now() - t0).toFixed(1) }, 'model loaded');
-    }
-  } catch (err) {
-    remotes.stop();
-    await models.close();
-    await treePool?.close();
-    throw err;
-  }
   const limiter = new Limiter(
     config.maxConcurrency,
     config.maxQueue,
@@ -90,6 +75,58 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     limits: { maxSamples: config.maxSamples, maxModelRows: config.maxModelRows, maxRowOps: config.maxRowOps },
     maxMessageBytes: config.maxMessageBytes,
   });
+
+  // Store-backed models: a new version is warmed up before it is served (with enough rows for the TreeSHAP pool, so
+  // every worker receives the model), and a replaced one leaves the pool when it is released.
+  const warmUp = async (m: LoadedModel): Promise<void> => {
+    const rows = m.ensemble && treePool ? Math.max(config.treePoolMinRows, 8 * treePool.threads) : 1;
+    await service.warmUp(m, rows, AbortSignal.timeout(60_000));
+  };
+  const releaseModel = (m: LoadedModel): void => {
+    if (m.ensemble) treePool?.release(m.ensemble);
+  };
+  let store: ModelStore | undefined;
+  const followers: { follower: StoreFollower; sinceSeq: number }[] = [];
+  try {
+    for (const spec of config.models) {
+      if (spec.kind === 'remote') {
+        await remotes.start(spec, config.remoteStartupWaitMs);
+        continue;
+      }
+      const t0 = performance.now();
+      let m: LoadedModel;
+      if (spec.kind === 'store') {
+        store ??= await openStore(config.store);
+        try {
+          m = await loadStoreModel(spec, store, models);
+        } catch (err) {
+          throw storeStartError(spec, config.store, err);
+        }
+        // The log position the version was resolved at: the follower sees every change after it.
+        const sinceSeq = store.seq;
+        try {
+          await warmUp(m);
+        } catch (err) {
+          await m.close().catch(() => undefined);
+          throw storeStartError(spec, config.store, err);
+        }
+        const st = m.description.store!;
+        metrics.storeVersion.set({ model: m.description.name }, st.version);
+        if (st.follows) followers.push({ follower: new StoreFollower(spec, store, { models, logger, metrics, prepare: warmUp, release: releaseModel }, m, config.store.pollMs), sinceSeq });
+      } else {
+        m = await loadModel(spec, models);
+      }
+      models.add(m);
+      const d = m.description;
+      logger.info({ model: d.name, version: d.version, sha256: d.sha256, source: d.source, format: d.format, ...(d.store ? { store: d.store } : {}), methods: methods.applicable(m), ms: +(performance.now() - t0).toFixed(1) }, 'model loaded');
+    }
+  } catch (err) {
+    remotes.stop();
+    await models.close();
+    await store?.close().catch(() => undefined);
+    await treePool?.close();
+    throw err;
+  }
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // one listener per in-flight call
   let draining = false;
@@ -117,11 +154,13 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     grpc?.server.forceShutdown();
     remotes.stop();
     await models.close();
+    await store?.close().catch(() => undefined);
     await treePool?.close();
     throw err;
   }
-  grpc.health.setStatus('', 'SERVING');
-  grpc.health.setStatus(EXPLAINER_SERVICE, 'SERVING');
+  // Follow moving store references (aliases, latest) from the log position each was resolved at.
+  for (const f of followers) await f.follower.start(f.sinceSeq);
+  grpc.setServing(true);
   logger.info({ grpcPort: grpc.port, httpPort: rest?.port ?? -1, treeWorkers: treePool?.threads ?? 0, tls: !!config.tls, mtls: !!config.tls?.requireClientCert, auth: ctx.auth.enabled, models: models.entries().map((e) => e.description.name), notReady: models.entries().filter((e) => !e.ready).map((e) => e.description.name) }, 'sidecar listening');
 
   let closing: Promise<void> | undefined;
@@ -129,33 +168,19 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     (closing ??= (async () => {
       const g = grpc!;
       draining = true;
-      g.health.setStatus('', 'NOT_SERVING');
-      g.health.setStatus(EXPLAINER_SERVICE, 'NOT_SERVING');
-      const inflight = limiter.stats;
-      logger.info({ graceMs, ...inflight }, 'shutting down: draining in-flight calls');
-      const grpcDone = new Promise<void>((resolve) => g.server.tryShutdown(() => resolve()));
-      const restDone = rest
-        ? new Promise<void>((resolve) => {
-            rest!.server.close(() => resolve());
-            rest!.server.closeIdleConnections();
-          })
-        : Promise.resolve();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        Promise.all([grpcDone, restDone, limiter.idle()]).then(() => false),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        logger.warn({ ...limiter.stats }, 'grace period over: cancelling remaining calls');
-        shutdown.abort();
-        // Give cancelled calls a moment to send their status, then cut connections.
-        await Promise.race([limiter.idle(), new Promise((r) => setTimeout(r, 1000))]);
-        g.server.forceShutdown();
-        rest?.server.closeAllConnections();
-      }
+      await drainServers({
+        grpc: g,
+        ...(rest ? { http: rest.server } : {}),
+        graceMs,
+        idle: () => limiter.idle(),
+        cancel: () => shutdown.abort(),
+        stats: () => limiter.stats,
+        logger,
+      });
       remotes.stop();
+      await Promise.all(followers.map((f) => f.follower.stop()));
       await models.close();
+      await store?.close().catch((err: unknown) => logger.warn({ err }, 'closing the model store failed'));
       await treePool?.close();
       logger.info('sidecar stopped');
     })());

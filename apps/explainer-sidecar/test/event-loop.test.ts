@@ -17,7 +17,7 @@ import { buildModel } from '../../../tools/onnx-build.js';
 import { client, explainCall, grpcError, type Client, type ExplainRequestInit } from './helpers/client.js';
 import { startFakeTextOip } from './helpers/oip-text-server.js';
 import { startSidecarProcess, type SidecarProcess } from './helpers/sidecar-process.js';
-import { healthCheck } from './helpers/std-clients.js';
+import { healthCheck } from '../../../tools/test-std-clients.js';
 
 /** The test's budget of model rows per call (the default is 10x: the same calls would only run longer). */
 const MAX_MODEL_ROWS = 1_000_000;

@@ -15,12 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { explain } from '@genome/proto';
-import { formatReport, fuzzServer, pb, type FuzzReport, type GrpcMethodSurface, type HttpSurface } from '../../../tools/server-fuzz.js';
+import { formatReport, fuzzServerProcess, standardGrpcSurfaces, within, type GrpcMethodSurface, type HttpSurface } from '../../../tools/server-fuzz.js';
 import { client, explainCall, type ExplainRequestInit } from './helpers/client.js';
 import { FEATURES, LINEAR } from './helpers/linear.js';
 import { startFakeOip } from './helpers/oip-server.js';
-import { startSidecarProcess, type SidecarProcess } from './helpers/sidecar-process.js';
-import { healthCheck } from './helpers/std-clients.js';
+import { startSidecarProcess } from './helpers/sidecar-process.js';
+import { healthCheck } from '../../../tools/test-std-clients.js';
 
 const SEED = Number(process.env.GENOME_FUZZ_SEED ?? 20_240_611);
 const BUDGET_MS = Number(process.env.GENOME_FUZZ_BUDGET_MS ?? 40_000);
@@ -54,14 +54,7 @@ function grpcMethods(model: string, explainSeeds: Req[], streamSeed: Req): GrpcM
       seedsMustSucceed: false, // reserved: UNIMPLEMENTED by design
       cheap: true,
     },
-    { path: '/grpc.health.v1.Health/Check', seedRequests: [Buffer.alloc(0), pb.str(1, 'genome.explain.v1.Explainer')], stringFields: [[1]], cheap: true },
-    {
-      path: '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
-      bidiStreaming: true,
-      seedRequests: [pb.str(7, ''), pb.str(4, 'genome.explain.v1.Explainer'), pb.str(3, 'genome/explain/v1/explainer.proto')],
-      stringFields: [[3], [4], [7]],
-      cheap: true,
-    },
+    ...standardGrpcSurfaces('genome.explain.v1.Explainer', 'genome/explain/v1/explainer.proto'),
   ];
 }
 
@@ -94,23 +87,12 @@ interface Config {
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0];
 
-/** `p`, or `fallback` after `ms` (the timer is cleared either way). */
-async function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function fuzzConfig(t: Tap, cfg: Config): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `sidecar-fuzz-${cfg.name}-`));
   const logFile = join(dir, 'sidecar.log');
   const args = ['--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'info', '--tree-workers', '1', '--default-deadline-ms', String(DEADLINE_MS), '--shutdown-grace-ms', '5000', ...cfg.args];
   const start = () => startSidecarProcess(args, {}, logFile);
   const first = await start();
-  let proc: SidecarProcess = first;
   const all = [first];
   let keepLog = false;
   t.teardown(async () => {
@@ -120,29 +102,21 @@ async function fuzzConfig(t: Tap, cfg: Config): Promise<void> {
   });
   t.comment(`${cfg.name}: sidecar pid ${first.child.pid}, gRPC ${first.grpcPort}, REST ${first.httpPort}; seed ${SEED}, budget ${BUDGET_MS} ms`);
 
-  const report: FuzzReport = await fuzzServer({
+  const { report, last } = await fuzzServerProcess({
+    first,
+    start,
+    started: (p) => all.push(p),
     seed: SEED,
     timeBudgetMs: BUDGET_MS,
-    maxCases: 1_000_000,
     deadlineMs: DEADLINE_MS,
     marginMs: MARGIN_MS,
-    concurrency: 6,
-    http: { port: first.httpPort, ...cfg.http },
-    grpc: { port: first.grpcPort, methods: cfg.grpc },
-    isAlive: () => proc.alive(),
-    describeDeath: () => proc.deathText(),
-    restart: async () => {
-      await proc.kill();
-      proc = await start();
-      all.push(proc);
-      return { httpPort: proc.httpPort, grpcPort: proc.grpcPort };
-    },
+    http: cfg.http,
+    grpc: cfg.grpc,
     continueAfterCrash: CONTINUE,
-    // Liveness of the event loop: /v2/health/live bypasses the call queue, so only a blocked server misses it.
-    probe: { http: '/v2/health/live', timeoutMs: 1000 },
     ...(CASES ? { cases: CASES } : {}),
     log: (line) => t.comment(`${cfg.name}: ${line}`),
   });
+  const proc = last;
 
   for (const line of formatReport(report)) t.comment(line);
   t.comment(`reproduce one case: GENOME_FUZZ_SEED=${SEED} GENOME_FUZZ_CONFIG=${cfg.name} GENOME_FUZZ_CASES=<seedIndex> npx tap test/fuzz.test.ts`);

@@ -6,7 +6,7 @@ import { explain } from '@genome/proto';
 import { client, describeModel, explainCall, explainStream, grpcError, listModels, visualize } from './helpers/client.js';
 import { FEATURES, LINEAR, linearSetup } from './helpers/linear.js';
 import { sidecar } from './helpers/sidecar.js';
-import { healthCheck, reflect } from './helpers/std-clients.js';
+import { healthCheck, reflect } from '../../../tools/test-std-clients.js';
 
 const rows = (xs: number[][]) => ({ rows: xs.map((values) => ({ values })), featureNames: [] as string[], values: [] as number[] });
 

@@ -15,7 +15,7 @@ import { client, describeModel, explainCall, explainStream, grpcError, type Clie
 import { LINEAR, linearSetup } from './helpers/linear.js';
 import { startFakeOip } from './helpers/oip-server.js';
 import { sidecar } from './helpers/sidecar.js';
-import { healthCheck } from './helpers/std-clients.js';
+import { healthCheck } from '../../../tools/test-std-clients.js';
 
 const EXAMPLE = new URL('../../../examples/packages/california-housing-rf', import.meta.url).pathname;
 const rfRow = [8.3252, 41, 6.9841, 1.0238, 322, 2.5556, 37.88, -122.23];

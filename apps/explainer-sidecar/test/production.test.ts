@@ -7,7 +7,7 @@ import { explain } from '@genome/proto';
 import { client, explainCall, grpcError, listModels } from './helpers/client.js';
 import { linearSetup, sleepLog, sleepMethod } from './helpers/linear.js';
 import { sidecar } from './helpers/sidecar.js';
-import { healthCheck } from './helpers/std-clients.js';
+import { healthCheck } from '../../../tools/test-std-clients.js';
 
 const one = { rows: [{ values: [1, 2, 3] }], featureNames: [] as string[], values: [] as number[] };
 const sleepReq = (ms: number) => ({ methodName: 'sleep', parameters: { ms }, tabular: one });

@@ -3,7 +3,7 @@ import { request } from 'node:https';
 import t from 'tap';
 import { credentials, status } from '@grpc/grpc-js';
 import { client, explainCall, grpcError } from './helpers/client.js';
-import { makeCerts } from './helpers/certs.js';
+import { makeCerts } from '../../../tools/test-certs.js';
 import { linearSetup } from './helpers/linear.js';
 import { sidecar } from './helpers/sidecar.js';
 
@@ -21,7 +21,7 @@ function httpsGet(port: number, path: string, opts: { ca: Buffer; cert?: Buffer;
 }
 
 t.test('TLS and mTLS', async (t) => {
-  const certs = makeCerts();
+  const certs = makeCerts('sidecar-certs-');
   t.teardown(() => certs.cleanup());
   const lin = await linearSetup();
   t.teardown(() => lin.close());

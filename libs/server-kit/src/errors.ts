@@ -4,7 +4,9 @@ export type ServerKitErrorCode =
   | 'UNAUTHENTICATED'
   /** The token is valid but its grant does not cover the model or the operation. */
   | 'PERMISSION_DENIED'
-  /** Invalid server configuration: a tokens file or TLS file that cannot be read or is malformed. */
+  /** The request is malformed (a body that is not JSON, nests too deep, …). */
+  | 'INVALID_ARGUMENT'
+  /** Invalid server configuration: a tokens file, TLS file or .proto file that cannot be read or is malformed, an option value that is not valid, a port that cannot be bound. */
   | 'CONFIG';
 
 /** The one error type thrown by @genome/server-kit. `message` says what was wrong and how to fix it. */

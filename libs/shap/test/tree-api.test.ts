@@ -60,6 +60,24 @@ t.test('worker pool gives the same numbers as the calling thread', async (t) => 
   t.same(e1.interactions, e2.interactions, 'interactions through the pool');
 });
 
+t.test('pool.release forgets a model; a later task sends it again', async (t) => {
+  const pool = createTreeShapPool({ threads: 2, chunkRows: 3 });
+  t.teardown(() => pool.close());
+  const m1 = randomEnsemble(11, { nFeatures: 4, nOutputs: 1, valueWidth: 1, nTrees: 5, maxDepth: 4 });
+  const m2 = randomEnsemble(12, { nFeatures: 4, nOutputs: 1, valueWidth: 1, nTrees: 5, maxDepth: 4 });
+  const rows = randomRows(13, 12, 4);
+  const a1 = await pool.pathDependent(m1, rows, 12);
+  await pool.pathDependent(m2, rows, 12);
+  t.equal(pool.heldModels, 2);
+  pool.release(m1);
+  t.equal(pool.heldModels, 1, 'm1 is gone from the pool');
+  pool.release(m1);
+  t.equal(pool.heldModels, 1, 'releasing twice is harmless');
+  const b1 = await pool.pathDependent(m1, rows, 12);
+  t.same(Array.from(b1.values), Array.from(a1.values), 'the released model is sent again and gives the same values');
+  t.equal(pool.heldModels, 2);
+});
+
 t.test('interventional in probability space (logistic) adds up to the probability', async (t) => {
   const { model, data, nRows, x } = oracle('breast-cancer-gbm-binary');
   t.equal(model.transform, 'logistic');

@@ -1,7 +1,8 @@
-/** Every subcommand, in the order `genome --help` lists them. Later issues add `store` and `pipeline` here. */
+/** Every subcommand, in the order `genome --help` lists them. Later issues add `pipeline` here. */
 import type { CommandFactory } from './command-context.js';
 import { explainCommand } from './explain.js';
 import { healthCommand } from './health.js';
 import { modelsCommand } from './models.js';
+import { storeCommand } from './store/index.js';
 
-export const COMMANDS: readonly CommandFactory[] = [modelsCommand, explainCommand, healthCommand];
+export const COMMANDS: readonly CommandFactory[] = [modelsCommand, explainCommand, healthCommand, storeCommand];

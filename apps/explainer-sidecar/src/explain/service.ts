@@ -116,6 +116,16 @@ export class ExplainService {
   }
 
   /**
+   * Like {@link resolve}, and leases the model for the call: the call uses this one model snapshot from start to end
+   * (a stream: every message), even if a new version is swapped in meanwhile, and the old version is closed only after
+   * every lease on it is returned. Call `release` once when the call ends.
+   */
+  lease(principal: Principal, ref: ModelRef | undefined): { model: LoadedModel; release: () => void } {
+    const model = this.resolve(principal, ref);
+    return { model, release: this.models.acquire(model) };
+  }
+
+  /**
    * Validates a call on `model` without running it, and checks its work against the limits. `streamChunk` is the
    * number of rows per ExplainStream message (the budget then applies per message).
    */
@@ -191,6 +201,8 @@ export class ExplainService {
 
   /** Explains all rows of a prepared call under the concurrency limits. */
   run(p: PreparedCall, signal: AbortSignal): Promise<Explanation> {
+    // The model stays leased until the work has really stopped (also after a cancel answered the caller early).
+    const release = this.models.acquire(p.model);
     return new Promise<Explanation>((resolve, reject) => {
       this.limiter
         .run(
@@ -204,7 +216,8 @@ export class ExplainService {
           signal,
           p.model.description.name,
         )
-        .catch(reject); // queue full, or aborted while queued
+        .catch(reject) // queue full, or aborted while queued
+        .finally(release);
     });
   }
 
@@ -219,6 +232,31 @@ export class ExplainService {
     if (signal.aborted) throw signal.reason;
     this.metrics.rows.inc({ method: p.method.name }, p.rows);
     return this.finish(p, mergeExplanations(parts));
+  }
+
+  /**
+   * Runs `model`'s default method once on `nRows` rows (background rows, or zeros), outside the concurrency limits
+   * and metrics, before the model is served: the runtime's first-call costs are paid and, with `nRows` large enough
+   * for the TreeSHAP pool, every worker receives the model. Tabular models only (others are left as loaded); throws
+   * what the method throws.
+   */
+  async warmUp(model: LoadedModel, nRows: number, signal: AbortSignal): Promise<void> {
+    const d = model.description;
+    if (d.kind !== 'tabular' || d.featureNames.length === 0) return;
+    const nF = d.featureNames.length;
+    const bg = model.background;
+    const rows = new Float64Array(nRows * nF);
+    if (bg && bg.rows > 0) for (let r = 0; r < nRows; r++) rows.set(bg.data.subarray((r % bg.rows) * nF, ((r % bg.rows) + 1) * nF), r * nF);
+    const data: ExplainData = { kind: 'tabular', rows, nRows, nFeatures: nF };
+    let p: PreparedCall;
+    try {
+      p = this.prepare(model, { data: () => data });
+    } catch (err) {
+      // Nothing to warm up when no method applies (calls will say so); anything else is a real problem.
+      if (err instanceof SidecarError && err.code === 'METHOD_NOT_APPLICABLE') return;
+      throw err;
+    }
+    await this.runRange(p, 0, nRows, signal);
   }
 
   /**

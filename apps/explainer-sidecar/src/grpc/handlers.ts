@@ -7,13 +7,18 @@ import { randomUUID } from 'node:crypto';
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceError } from '@grpc/grpc-js';
 import { explain as pb } from '@genome/proto';
 import { CallScope } from '../call-scope.js';
-import { checkDecoded } from './decode.js';
 import { modelInfo, type SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { dataFromRequest } from '../explain/input.js';
 import type { ExplainCall } from '../explain/service.js';
 import { encodeExplainResponse, encodeStreamResult } from '../explain/encode.js';
-import { quote } from '@genome/server-kit';
+import { quote, settle, undecodedMessage } from '@genome/server-kit';
+
+/** Throws INVALID_REQUEST when `req` is the marker of undecodable bytes. */
+function checkDecoded(req: unknown): void {
+  const message = undecodedMessage(req, 'proto/genome/explain/v1/explainer.proto');
+  if (message !== undefined) throw new SidecarError('INVALID_REQUEST', message);
+}
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
@@ -88,24 +93,10 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
     return principal;
   };
 
-  /** Runs `body` and reports its outcome through `done`, whatever it throws, synchronously or not. */
-  const guarded = <T>(body: () => Promise<T>, done: (err: unknown, value?: T) => void): void => {
-    let p: Promise<T>;
-    try {
-      p = body();
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    p.then(
-      (v) => done(null, v),
-      (err: unknown) => done(err ?? new Error('rejected without a reason')),
-    );
-  };
-
   const unary = <Q, R>(rpc: string, body: (req: Q, call: ServerUnaryCall<Q, R>, scope: CallScope) => Promise<R>) =>
     (call: ServerUnaryCall<Q, R>, callback: sendUnaryData<R>): void => {
       const scope = open(call as AnyCall);
-      guarded(
+      settle(
         () => body(call.request, call, scope),
         (err, res) => {
           callback(finish(rpc, '', scope, err, ''), res);
@@ -122,12 +113,18 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
       let method = '';
       let model = '';
       let rows = 0;
-      guarded(
+      let version = '';
+      let release = () => {};
+      settle(
         async () => {
           const principal = admit(call as AnyCall);
           requestId = String(req.requestId ?? '').slice(0, 200) || randomUUID();
-          const m = ctx.service.resolve(principal, req.model);
+          // One model snapshot for the whole call, leased until it ends (see ExplainService.lease).
+          const lease = ctx.service.lease(principal, req.model);
+          release = lease.release;
+          const m = lease.model;
           model = m.description.name;
+          version = m.description.version;
           const p = ctx.service.prepare(m, toCall(ctx, req, false));
           method = p.method.name;
           const e = await ctx.service.run(p, scope.signal);
@@ -136,7 +133,8 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
           return (await encodeExplainResponse(e, p.model.description, requestId, scope.elapsedMs(), scope.signal)) as unknown as pb.ExplainResponse;
         },
         (err, res) => {
-          callback(finish('Explain', method, scope, err, requestId, { model, ...(err ? {} : { rows }) }), res);
+          release();
+          callback(finish('Explain', method, scope, err, requestId, { model, ...(version ? { version } : {}), ...(err ? {} : { rows }) }), res);
           scope.dispose();
         },
       );
@@ -147,6 +145,8 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
       let requestId = '';
       let method = '';
       let model = '';
+      let version = '';
+      let release = () => {};
       const write = async (msg: pb.ExplainStreamResponse | Buffer) => {
         if (!call.write(msg as pb.ExplainStreamResponse)) {
           await new Promise<void>((resolve, reject) => {
@@ -157,13 +157,17 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
           });
         }
       };
-      guarded(
+      settle(
         async () => {
           const principal = admit(call as AnyCall);
           const req = call.request.request ?? pb.ExplainRequest.fromPartial({});
           requestId = String(req.requestId ?? '').slice(0, 200) || randomUUID();
-          const m = ctx.service.resolve(principal, req.model);
+          // The stream pins the model it starts with: every message comes from this version, even across a swap.
+          const lease = ctx.service.lease(principal, req.model);
+          release = lease.release;
+          const m = lease.model;
           model = m.description.name;
+          version = m.description.version;
           const chunk = Math.min(call.request.chunkSize || ctx.limits.streamChunkRows, ctx.limits.maxRows);
           const p = ctx.service.prepare(m, toCall(ctx, req, true), chunk);
           method = p.method.name;
@@ -176,7 +180,8 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
           return done;
         },
         (err, rows) => {
-          const e = finish('ExplainStream', method, scope, err, requestId, { model, ...(rows !== undefined ? { rows } : {}) });
+          release();
+          const e = finish('ExplainStream', method, scope, err, requestId, { model, ...(version ? { version } : {}), ...(rows !== undefined ? { rows } : {}) });
           scope.dispose();
           if (e) call.emit('error', e);
           else call.end();

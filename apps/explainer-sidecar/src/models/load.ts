@@ -211,6 +211,7 @@ async function loadRemote(spec: RemoteSpec, registry: ModelRegistry): Promise<Lo
  * the event loop and stop when their call is cancelled.
  */
 export async function loadModel(spec: ModelSpec, registry: ModelRegistry): Promise<LoadedModel> {
+  if (spec.kind === 'store') throw new SidecarError('CONFIG', `store://${spec.ref}: store models are loaded with the model store (loadStoreModel in models/store.ts)`);
   const m = spec.kind === 'file' ? await loadFile(spec, registry) : spec.kind === 'package' ? await loadPackageModel(spec, registry) : await loadRemote(spec, registry);
   // A cache hit may carry the name of the first spec that loaded the same bytes: serve it under this spec's name.
   const name = spec.name ?? (spec.kind === 'file' ? stem(spec.path) : m.description.name);

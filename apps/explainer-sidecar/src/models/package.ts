@@ -4,7 +4,7 @@
  * the manifest's, the checksum is over the model artifact's bytes.
  */
 import { readFile } from 'node:fs/promises';
-import { loadGenomePackage, ModelFormatError, withCovers, type GenomeFeature, type OpenedGenomeModel } from '@genome/model-format';
+import { loadGenomePackage, ModelFormatError, withCovers, type GenomeFeature, type GenomePackage, type OpenedGenomeModel } from '@genome/model-format';
 import { sha256 } from './hash.js';
 import type { ModelRegistry } from './registry.js';
 import { featureSchema } from './tree-file.js';
@@ -19,15 +19,34 @@ function manifestSchema(features: readonly GenomeFeature[] | undefined): Pick<Mo
   };
 }
 
-export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package' }>, registry: ModelRegistry): Promise<LoadedModel> {
-  const pkg = await loadGenomePackage(spec.path);
+export interface PackageLoadOptions {
+  /** The package, already opened (it is closed with the model, or here when loading fails). */
+  pkg?: GenomePackage;
+  /**
+   * False: load a model of its own, outside the registry's cache (store-backed models, which are closed when a newer
+   * version replaces them, so a cached copy could be a closed one).
+   */
+  cache?: boolean;
+}
+
+export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package' }>, registry: ModelRegistry, options: PackageLoadOptions = {}): Promise<LoadedModel> {
+  const pkg = options.pkg ?? (await loadGenomePackage(spec.path));
+  try {
+    return await loadOpened(pkg, spec, registry, options.cache !== false);
+  } catch (err) {
+    if (options.pkg || options.cache === false) await pkg.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function loadOpened(pkg: GenomePackage, spec: Extract<ModelSpec, { kind: 'package' }>, registry: ModelRegistry, cached: boolean): Promise<LoadedModel> {
   const m = pkg.manifest;
   const artifact = m.artifacts?.model ? await readFile(pkg.resolve(m.artifacts.model)) : Buffer.from(JSON.stringify(m.remote ?? {}));
   const hash = sha256(artifact);
   const version = spec.version ?? m.version;
   const modelOptions = spec.iterationRange !== undefined ? { modelOptions: { iterationRange: spec.iterationRange } } : {};
   const ref = `${pkg.root}|${JSON.stringify(spec.iterationRange ?? null)}`;
-  const loaded = await registry.loadCached({ ref, version, sha256: hash }, async () => {
+  const load = async (): Promise<LoadedModel> => {
     // The tree IR when the model has one (TreeSHAP), else the runtime (image, text, remote, non-tree ONNX).
     let opened: OpenedGenomeModel;
     try {
@@ -88,6 +107,6 @@ export async function loadPackageModel(spec: Extract<ModelSpec, { kind: 'package
         await pkg.close();
       },
     };
-  });
-  return loaded;
+  };
+  return cached ? registry.loadCached({ ref, version, sha256: hash }, load) : load();
 }

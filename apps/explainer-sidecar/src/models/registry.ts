@@ -5,6 +5,11 @@
  *
  * A remote model whose server cannot be reached at startup is served as *not ready*: it is listed with what is known
  * of it, calls to it answer UNAVAILABLE, and it becomes ready when a background retry loads it (`makeReady`).
+ *
+ * A store-backed model that follows an alias is swapped (`replace`): the name's entry points at the new model in one
+ * synchronous step, so each call sees either the old or the new model, never both. A call holds a lease on the model
+ * it resolved (`acquire`) for its whole duration (a stream: until its last message), and `drained` tells when the
+ * old model's last lease is returned, so it can be closed without failing a call.
  */
 import { SidecarError } from '../errors.js';
 import type { LoadedModel, ModelDescription } from './types.js';
@@ -26,6 +31,10 @@ export class ModelRegistry {
   private readonly byName = new Map<string, ModelEntry>();
   private readonly cache = new Map<string, Promise<LoadedModel>>();
   private defaultName: string | undefined;
+  /** Calls holding each model (only models with at least one). */
+  private readonly leases = new Map<LoadedModel, number>();
+  /** Who waits for a model's last lease to be returned. */
+  private readonly drainWaiters = new Map<LoadedModel, (() => void)[]>();
 
   /** Loads through the cache: `load` runs only for a new (ref, version, sha256). */
   async loadCached(key: LoadKey, load: () => Promise<LoadedModel>): Promise<LoadedModel> {
@@ -69,6 +78,52 @@ export class ModelRegistry {
     if (!e || e.ready) return false;
     this.byName.set(model.description.name, { ready: true, model, description: model.description });
     return true;
+  }
+
+  /**
+   * Serves `model` under its name in place of the model served there now, atomically: calls that resolve the name
+   * from now on get `model`; calls holding the previous one keep it until they end. Returns the previous model.
+   */
+  replace(model: LoadedModel): LoadedModel | undefined {
+    const name = model.description.name;
+    const e = this.byName.get(name);
+    if (!e) throw new SidecarError('CONFIG', `no model named "${name}" to replace`);
+    this.byName.set(name, { ready: true, model, description: model.description });
+    return e.ready ? e.model : undefined;
+  }
+
+  /** Takes a lease on `model` for one call; the returned function gives it back (calling it twice is harmless). */
+  acquire(model: LoadedModel): () => void {
+    this.leases.set(model, (this.leases.get(model) ?? 0) + 1);
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      const n = (this.leases.get(model) ?? 1) - 1;
+      if (n > 0) {
+        this.leases.set(model, n);
+        return;
+      }
+      this.leases.delete(model);
+      const waiters = this.drainWaiters.get(model);
+      this.drainWaiters.delete(model);
+      for (const w of waiters ?? []) w();
+    };
+  }
+
+  /** Calls holding `model` now. */
+  leasesOf(model: LoadedModel): number {
+    return this.leases.get(model) ?? 0;
+  }
+
+  /** Resolves once no call holds `model`. */
+  drained(model: LoadedModel): Promise<void> {
+    if (!this.leases.has(model)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.drainWaiters.get(model) ?? [];
+      list.push(resolve);
+      this.drainWaiters.set(model, list);
+    });
   }
 
   /** The entry of `name` (the default model when empty), or undefined. */

@@ -28,6 +28,24 @@ export interface ModelDescription {
   featureCategories?: (readonly string[] | undefined)[];
   /** Image models from a Genome package: how encoded images become the input tensor (the package's input.image). */
   imagePreprocessing?: GenomeImageInput;
+  /** Models served from the model store: the reference followed and the version this model is. */
+  store?: StoreInfo;
+}
+
+/** Where a store-backed model comes from (see README, Serving from the model store). */
+export interface StoreInfo {
+  /** The reference as configured, without `store://`: `NAME@ALIAS`, `NAME` (latest) or `NAME/3`. */
+  ref: string;
+  /** Canonical name in the store. */
+  name: string;
+  /** The store's version number of this model. */
+  version: number;
+  /** The alias followed ('' for latest and fixed references). */
+  alias: string;
+  /** Package digest of the version (the store's `digest`). */
+  digest: string;
+  /** True for alias and latest references: the sidecar swaps in new versions as the reference moves. */
+  follows: boolean;
 }
 
 /** A loaded model. Created once per (ref, version, sha256) and shared by all calls. */
@@ -64,6 +82,15 @@ export type ModelSpec =
       kind: 'package';
       path: string;
       version?: string;
+      /** Overrides the package manifest's modelOptions.iterationRange. */
+      iterationRange?: XGBoostIterationRange;
+    }
+  | {
+      /** Served name; default the store's model name. */
+      name?: string;
+      kind: 'store';
+      /** `NAME@ALIAS`, `NAME` (the latest ready version) or `NAME/3` (a fixed version), as after `store://`. */
+      ref: string;
       /** Overrides the package manifest's modelOptions.iterationRange. */
       iterationRange?: XGBoostIterationRange;
     }

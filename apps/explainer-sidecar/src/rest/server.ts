@@ -2,7 +2,8 @@
  * KServe-compatible REST on its own port (node:http/https, no framework):
  *   POST /v1/models/{name}:explain   {"instances": [...], "method"?, "parameters"?, "outputs"?} -> {"explanations": [...]}
  *   GET  /v1/models                  {"models": [names the caller may use]}
- *   GET  /v1/models/{name}           {"name", "ready": true}; 503 while the model is not ready (KServe V1)
+ *   GET  /v1/models/{name}           {"name", "ready": true}; 503 while the model is not ready (KServe V1); a store-backed
+ *                                    model adds "version" and "store" {ref, name, version, alias, digest, follows}
  *   GET  /v2/models/{name}[/versions/{v}]/ready   {"name", "ready": true}; 503 while not ready (KServe V2)
  *   GET  /v2/health/live, /v2/health/ready   200 / 503, empty body (OIP health semantics)
  *   GET  /metrics                    Prometheus text
@@ -11,16 +12,16 @@
  * with an error id that is in the log — the process keeps serving.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer as createHttp, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttps } from 'node:https';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { CallScope } from '../call-scope.js';
 import type { SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { dataFromInstances } from '../explain/input.js';
 import { restAnswer } from '../explain/encode.js';
-import { clip, httpsServerOptions, quote, type TlsFiles } from '@genome/server-kit';
-import { HttpError, parseJsonBody, readBody } from './body.js';
+import { HttpError, clip, decodePathSegment, guardedHandler, listenHttp, parseJsonBody, quote, readBody, splitTarget, type TlsFiles } from '@genome/server-kit';
+
+/** Deepest nesting of arrays/objects in a request body (an image as nested [C][H][W] lists needs 5). */
+export const MAX_JSON_DEPTH = 64;
 
 export interface RestOptions {
   host: string;
@@ -42,23 +43,8 @@ function send(res: ServerResponse, status: number, body?: unknown, type = 'appli
   res.end(text);
 }
 
-/** The path of a request target (origin-form or absolute-form), without the query; null when it has none. */
-function pathOf(target: string): string | null {
-  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(target);
-  const rest = abs ? target.slice(abs[0].length) || '/' : target;
-  if (!rest.startsWith('/')) return null;
-  const q = rest.search(/[?#]/);
-  return q >= 0 ? rest.slice(0, q) : rest;
-}
-
 /** A percent-decoded path segment; a malformed encoding is the caller's error. */
-function segment(raw: string, what: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new SidecarError('INVALID_REQUEST', `the ${what} in the URL, ${quote(raw)}, is not valid percent-encoding`);
-  }
-}
+const segment = (raw: string, what: string): string => decodePathSegment(raw, what, (message) => new SidecarError('INVALID_REQUEST', message));
 
 export function restHandler(ctx: SidecarContext, opts: RestOptions) {
   /** Answers an error, logs it, counts it. */
@@ -85,13 +71,24 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
     res.on('close', onClose);
     let method = '';
     let model = '';
+    let version = '';
+    let release = () => {};
     try {
       if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
       // Who asks, and for which model, before anything else (the body is not even read for a refused caller).
       const principal = ctx.auth.authenticate(req.headers.authorization);
-      const m = ctx.service.resolve(principal, { name: segment(rawName, 'model name') });
+      // One model snapshot for the whole call, leased until it ends (see ExplainService.lease).
+      const lease = ctx.service.lease(principal, { name: segment(rawName, 'model name') });
+      release = lease.release;
+      const m = lease.model;
       model = m.description.name;
-      const body = parseJsonBody(await readBody(req, opts.maxBodyBytes, scope.signal), req.headers['content-type']);
+      version = m.description.version;
+      const body = parseJsonBody(await readBody(req, opts.maxBodyBytes, scope.signal), req.headers['content-type'], {
+        maxDepth: MAX_JSON_DEPTH,
+        invalid: (message) => new SidecarError('INVALID_REQUEST', message),
+        depthHint: '; send rows as flat lists of numbers',
+        expected: 'a JSON object like {"instances": [[...], ...]}',
+      });
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SidecarError('INVALID_REQUEST', `request body must be a JSON object like {"instances": [[...], ...]}, got ${quote(body)}`);
       const b = body as Record<string, unknown>;
       const known = ['instances', 'inputs', 'method', 'parameters', 'outputs'];
@@ -122,10 +119,11 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
       for (const b of answer.buffers) res.write(b);
       res.end();
       ctx.metrics.observe('rest', 'explain', method, 'OK', scope.elapsedMs() / 1000);
-      ctx.logger.info({ transport: 'rest', rpc: 'explain', method, model, rows: p.rows, requestId, ms: +scope.elapsedMs().toFixed(3), status: 'OK' }, 'call done');
+      ctx.logger.info({ transport: 'rest', rpc: 'explain', method, model, ...(version ? { version } : {}), rows: p.rows, requestId, ms: +scope.elapsedMs().toFixed(3), status: 'OK' }, 'call done');
     } catch (err) {
       failWith(req, res, 'explain', err, { method, model, requestId, ms: +scope.elapsedMs().toFixed(3) }, scope.elapsedMs() / 1000);
     } finally {
+      release();
       res.off('close', onClose);
       scope.dispose();
     }
@@ -137,11 +135,12 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
     const name = segment(rawName, 'model name');
     const version = rawVersion === undefined ? '' : segment(rawVersion, 'model version');
     const m = ctx.service.resolve(principal, { name, version });
-    send(res, 200, { name: m.description.name, ready: true });
+    const st = m.description.store;
+    send(res, 200, st ? { name: m.description.name, ready: true, version: m.description.version, store: { ...st } } : { name: m.description.name, ready: true });
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = pathOf(req.url ?? '');
+    const path = splitTarget(req.url ?? '')?.path ?? null;
     if (path === null) throw new SidecarError('INVALID_REQUEST', `request target ${quote(req.url)} is not a path; use one of ${ROUTES}`);
     if (ctx.isDraining()) res.setHeader('connection', 'close');
     const m = EXPLAIN.exec(path);
@@ -164,61 +163,14 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
     throw new HttpError(404, 'NOT_FOUND', `no route for ${quote(req.method, 20)} ${quote(path)}; routes: ${ROUTES}`);
   };
 
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const guard = (err: unknown) => {
-      // Route errors are ordinary answers; anything else is a bug, answered 500 with an error id, never a crash.
-      try {
-        failWith(req, res, 'http', err, { path: quote(req.url, 200) });
-      } catch (again) {
-        ctx.logger.error({ err: again }, 'could not answer a failed request');
-        res.destroy();
-      }
-    };
-    try {
-      route(req, res).catch(guard);
-    } catch (err) {
-      guard(err);
-    }
-  };
-}
-
-/**
- * Answers what the HTTP parser refused (a request line or headers over the limit, malformed syntax) with a status
- * line instead of a reset: 431 for oversized headers or URL, 400 otherwise. The rest of the request is read and
- * dropped until the client closes, so the answer is not lost to a TCP reset.
- */
-function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const message =
-    status === 431
-      ? 'the request line or headers are larger than this server accepts (16 KiB); send the model name in a shorter URL and the data in the body'
-      : status === 408
-        ? 'the request headers did not arrive in time'
-        : 'the request is not valid HTTP/1.1';
-  const body = JSON.stringify({ error: message });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  socket.on('error', () => {});
-  socket.resume();
-  setTimeout(() => socket.destroy(), 5000).unref();
+  return guardedHandler(route, (req, res, err) => failWith(req, res, 'http', err, { path: quote(req.url, 200) }), ctx.logger);
 }
 
 export async function startRest(ctx: SidecarContext, opts: RestOptions): Promise<{ server: Server; port: number }> {
-  const handler = restHandler(ctx, opts);
-  const server: Server = opts.tls
-    ? createHttps(httpsServerOptions(opts.tls), handler)
-    : createHttp(handler);
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0; // deadlines are per call (CallScope), not per socket
-  server.keepAliveTimeout = 5_000;
-  server.on('clientError', answerClientError);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new SidecarError('CONFIG', `cannot listen for HTTP on ${opts.host}:${opts.port}: ${err.message}`, { cause: err })));
-    server.listen(opts.port, opts.host, () => resolve());
+  return listenHttp(restHandler(ctx, opts), {
+    host: opts.host,
+    port: opts.port,
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    oversizedMessage: 'the request line or headers are larger than this server accepts (16 KiB); send the model name in a shorter URL and the data in the body',
   });
-  const addr = server.address();
-  return { server, port: typeof addr === 'object' && addr ? addr.port : opts.port };
 }

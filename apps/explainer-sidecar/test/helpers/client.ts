@@ -54,12 +54,4 @@ export function explainStream(c: Client, req: ExplainRequestInit, chunkSize: num
   });
 }
 
-/** Rejects unless `p` fails with gRPC status `code`; resolves with the error. */
-export async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
+export { grpcError } from '../../../../tools/test-std-clients.js';

@@ -133,6 +133,26 @@ export class TreeShapPool {
     return { values, expectedValue: backgroundExpectation(model, bg, link), nRows, nFeatures: prep.nFeatures, nOutputs: prep.nOutputs, outputSpace: output };
   }
 
+  /**
+   * Forgets `model`: the pool and its workers drop their copies. Call it once no task of the model runs or waits
+   * (e.g. after a served model was replaced and its calls drained); a later task of the same model sends it again.
+   */
+  release(model: TreeEnsemble): void {
+    const id = modelIds.get(model);
+    if (id === undefined || this.closed) return;
+    if (this.queue.some((q) => q.task.modelId === id)) return; // still in use: keep it
+    this.models.delete(id);
+    for (const slot of this.slots) {
+      if (!slot.models.delete(id) || (slot as WorkerSlot & { dead?: boolean }).dead) continue;
+      slot.worker.postMessage({ release: id });
+    }
+  }
+
+  /** Models the pool holds (sent to at least one worker and not released). */
+  get heldModels(): number {
+    return this.models.size;
+  }
+
   /** Terminates the workers. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;

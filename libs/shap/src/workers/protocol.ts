@@ -19,6 +19,11 @@ export interface TreeTask {
   readonly link?: 'identity' | 'logistic' | 'softmax';
 }
 
+/** Tells a worker to drop a model it cached (sent by {@link TreeShapPool.release}; no answer). */
+export interface TreeRelease {
+  readonly release: number;
+}
+
 export type TreeTaskResult =
   | { readonly id: number; readonly ok: true; readonly values: Float64Array }
   | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };

@@ -8,7 +8,7 @@ import { interactionsRange, interventionalRange, pathDependentRange } from '../t
 import { buildFastTables } from '../tree/fast-v2.js';
 import { prepareEnsemble } from '../tree/prepared.js';
 import { prepareBackground, type PreparedBackground } from '../tree/tree-shap.js';
-import type { TreeTask, TreeTaskResult } from './protocol.js';
+import type { TreeRelease, TreeTask, TreeTaskResult } from './protocol.js';
 
 const models = new Map<number, TreeEnsemble>();
 const backgrounds = new Map<number, PreparedBackground>();
@@ -44,7 +44,12 @@ function run(task: TreeTask): Float64Array {
   return out;
 }
 
-parentPort!.on('message', (task: TreeTask) => {
+parentPort!.on('message', (task: TreeTask | TreeRelease) => {
+  if ('release' in task) {
+    // The pool no longer uses this model: forget it (no answer; the pool does not wait for one).
+    models.delete(task.release);
+    return;
+  }
   let msg: TreeTaskResult;
   try {
     const values = run(task);

@@ -350,7 +350,10 @@ export interface DescribeModelResponse {
 export interface ModelInfo {
   /** Name used in ModelRef. */
   name: string;
-  /** Version (from the Genome package, or the sha256 prefix of the model file). */
+  /**
+   * Version (from the Genome package, the sha256 prefix of the model file, or the model store's version number for a
+   * `store://` model; ExplainResponse.model_version names the same version for each answer).
+   */
   version: string;
   /** SHA-256 (hex) of the model bytes; empty for remote models. */
   sha256: string;
@@ -374,6 +377,33 @@ export interface ModelInfo {
   description: string;
   /** Image models: expected input shape, batch dimension first. */
   inputShape: number[];
+  /**
+   * Models served from the Genome model store (`--model store://NAME@ALIAS`): the reference followed and the version
+   * served now. Absent for other models.
+   */
+  store?: StoreVersion | undefined;
+}
+
+/**
+ * The model-store version a model is served from. ExplainResponse.model_version (= ModelInfo.version) holds the
+ * version number, so each answer names the version that computed it.
+ */
+export interface StoreVersion {
+  /**
+   * The reference the sidecar serves: "NAME@ALIAS" (follows the alias), "NAME" (follows the latest ready version) or
+   * "NAME/3" (fixed).
+   */
+  ref: string;
+  /** The model's canonical name in the store. */
+  name: string;
+  /** The version number served now. */
+  version: number;
+  /** The alias followed; empty for "NAME" and "NAME/3" references. */
+  alias: string;
+  /** Package digest of the version served (SHA-256 over its files, as the store reports it). */
+  digest: string;
+  /** True when the reference can move (an alias or the latest version): the sidecar swaps in new versions. */
+  follows: boolean;
 }
 
 /** RESERVED (see Visualize). */
@@ -2397,6 +2427,7 @@ function createBaseModelInfo(): ModelInfo {
     ready: false,
     description: "",
     inputShape: [],
+    store: undefined,
   };
 }
 
@@ -2444,6 +2475,9 @@ export const ModelInfo: MessageFns<ModelInfo> = {
         writer.int64(v);
       }
       writer.join();
+    }
+    if (message.store !== undefined) {
+      StoreVersion.encode(message.store, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -2575,6 +2609,14 @@ export const ModelInfo: MessageFns<ModelInfo> = {
 
             break;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.store = StoreVersion.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2618,6 +2660,7 @@ export const ModelInfo: MessageFns<ModelInfo> = {
         : globalThis.Array.isArray(object?.input_shape)
         ? object.input_shape.map((e: any) => globalThis.Number(e))
         : [],
+      store: isSet(object.store) ? StoreVersion.fromJSON(object.store) : undefined,
     };
   },
 
@@ -2662,6 +2705,9 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     if (message.inputShape?.length) {
       obj.inputShape = message.inputShape.map((e) => Math.round(e));
     }
+    if (message.store !== undefined) {
+      obj.store = StoreVersion.toJSON(message.store);
+    }
     return obj;
   },
 
@@ -2683,6 +2729,158 @@ export const ModelInfo: MessageFns<ModelInfo> = {
     message.ready = object.ready ?? false;
     message.description = object.description ?? "";
     message.inputShape = object.inputShape?.map((e) => e) || [];
+    message.store = (object.store !== undefined && object.store !== null)
+      ? StoreVersion.fromPartial(object.store)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStoreVersion(): StoreVersion {
+  return { ref: "", name: "", version: 0, alias: "", digest: "", follows: false };
+}
+
+export const StoreVersion: MessageFns<StoreVersion> = {
+  encode(message: StoreVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== "") {
+      writer.uint32(10).string(message.ref);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).uint32(message.version);
+    }
+    if (message.alias !== "") {
+      writer.uint32(34).string(message.alias);
+    }
+    if (message.digest !== "") {
+      writer.uint32(42).string(message.digest);
+    }
+    if (message.follows !== false) {
+      writer.uint32(48).bool(message.follows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StoreVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStoreVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.alias = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.follows = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoreVersion {
+    return {
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      alias: isSet(object.alias) ? globalThis.String(object.alias) : "",
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      follows: isSet(object.follows) ? globalThis.Boolean(object.follows) : false,
+    };
+  },
+
+  toJSON(message: StoreVersion): unknown {
+    const obj: any = {};
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.alias !== "") {
+      obj.alias = message.alias;
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.follows !== false) {
+      obj.follows = message.follows;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StoreVersion>, I>>(base?: I): StoreVersion {
+    return StoreVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StoreVersion>, I>>(object: I): StoreVersion {
+    const message = createBaseStoreVersion();
+    message.ref = object.ref ?? "";
+    message.name = object.name ?? "";
+    message.version = object.version ?? 0;
+    message.alias = object.alias ?? "";
+    message.digest = object.digest ?? "";
+    message.follows = object.follows ?? false;
     return message;
   },
 };

@@ -1,4 +1,4 @@
-/** A throwaway CA, server and client certificates made with the openssl CLI. */
+/** For tests of the Genome servers: a throwaway CA, server and client certificates made with the openssl CLI. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,9 @@ export interface Certs {
   cleanup(): void;
 }
 
-export function makeCerts(): Certs {
-  const dir = mkdtempSync(join(tmpdir(), 'sidecar-certs-'));
+/** `prefix` names the temporary directory (e.g. `platform-certs-`). */
+export function makeCerts(prefix = 'test-certs-'): Certs {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const p = (f: string) => join(dir, f);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ca = (name: string) => {

@@ -1,4 +1,7 @@
-/** Generic clients for the standard services (health, reflection), loaded from their .proto with proto-loader. */
+/**
+ * For tests of the Genome servers: generic clients for the standard services (health, reflection), loaded from their
+ * .proto with proto-loader.
+ */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -51,4 +54,14 @@ export function reflect(port: number, symbol: string): Promise<{ services: strin
     call.write({ list_services: '' });
     call.write({ file_containing_symbol: symbol });
   });
+}
+
+/** Resolves with the error of a call that must fail; rejects when it succeeds. */
+export async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error('expected the call to fail');
 }
