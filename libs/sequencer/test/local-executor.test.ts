@@ -140,8 +140,9 @@ t.test('an unobserved process that ended is reported as Lost', async (t) => {
   mkdirSync(logDir, { recursive: true });
   // A pid record of a process that ended while no executor watched it (the exit file was never written).
   const { spawnSync } = await import('node:child_process');
-  const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
-  writeFileSync(`${logDir}/run-x.s.1.pid`, gone.stdout.trim());
+  const gone = spawnSync(process.execPath, ['-e', '']);
+  t.ok(gone.pid > 0 && gone.status === 0, 'the short-lived process ran');
+  writeFileSync(`${logDir}/run-x.s.1.pid`, `${gone.pid}\n`);
   const ex = new LocalExecutor({ logDir, pollMs: 20 });
   t.teardown(() => ex.close());
   t.match(await ex.wait('run-x.s.1'), { status: 'failed', reason: 'Lost', message: /exit status is unknown/ });

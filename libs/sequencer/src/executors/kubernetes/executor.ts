@@ -151,7 +151,8 @@ export class KubernetesExecutor implements Executor {
     try {
       k8s = await import('@kubernetes/client-node');
     } catch (e) {
-      throw new SequencerError('MISSING_DEPENDENCY', 'the Kubernetes executor needs @kubernetes/client-node 2.x: npm install @kubernetes/client-node@2', { cause: e });
+      throw new SequencerError('MISSING_DEPENDENCY', `the Kubernetes executor needs @kubernetes/client-node 2.x (npm install @kubernetes/client-node@2); on Node < 22.19 also pin its undici to 7 in your package.json: "overrides": {"@kubernetes/client-node": {"undici": "^7.30.3"}} (${e instanceof Error ? e.message : String(e)})`,
+        { cause: e },);
     }
     let kc: K8s.KubeConfig;
     const src = options.kubeConfig ?? 'default';
