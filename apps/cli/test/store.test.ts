@@ -1,12 +1,14 @@
-// `genome store` as a child process against a scratch store (SQLite metadata and blob directory in a temporary
-// directory): save (directory and archive), get, list and paging, search with filters, aliases, rm / restore, purge
-// and gc freeing blobs, download verified, lineage, --json everywhere, errors with their exit codes, and --help.
+// `genome store` against a scratch store (SQLite metadata and blob directory in a temporary directory): save
+// (directory and archive), get, list and paging, search with filters, aliases, rm / restore, purge and gc freeing
+// blobs, download verified, lineage, --json everywhere, errors with their exit codes, and --help. Most runs are
+// in process (runCli with captured output, ~1 s less each); a few (`storeProcess`, `genome`) run the real executable
+// as a child process: a save, a --json search, GENOME_STORE_DIR from the environment, an error's exit code, --help.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { exits, STACK } from './helpers/assertions.js';
-import { genome, type Run } from './helpers/genome.js';
+import { genome, genomeInProcess, type Run } from './helpers/genome.js';
 import { blobFiles, fileHashes, makePackage, scratch, type VersionJson } from './helpers/store.js';
 
 interface Page {
@@ -26,10 +28,11 @@ t.test('genome store on a local store', async (t) => {
   const p3 = makePackage(dir, 'p3', 'housing three, from an archive');
   const archive = join(dir, 'p3.tar.gz');
   execFileSync('tar', ['czf', archive, '-C', p3, '.']);
-  const store = (...args: string[]) => genome(['store', '--store-dir', storeDir, ...args]);
+  const store = (...args: string[]) => genomeInProcess(['store', '--store-dir', storeDir, ...args]);
+  const storeProcess = (...args: string[]) => genome(['store', '--store-dir', storeDir, ...args]);
 
   t.test('save: prints the new version; tags, metrics, metadata and aliases are stored', async (t) => {
-    const r = await store('save', p1, '--name', 'housing', '--application', 'pricing', '--tag', 'team=pricing', '--metric', 'rmse=0.52', '--alias', 'staging');
+    const r = await storeProcess('save', p1, '--name', 'housing', '--application', 'pricing', '--tag', 'team=pricing', '--metric', 'rmse=0.52', '--alias', 'staging');
     exits(t, r, 0);
     t.match(r.stdout, /^saved housing\/1 \(4 files, \d+(\.\d)? KiB, digest [0-9a-f]{12}, aliases staging\)\n$/);
     t.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
@@ -125,7 +128,7 @@ t.test('genome store on a local store', async (t) => {
     t.same(await s('--name', 'housing', '--order-by', 'metrics.rmse asc'), ['housing/2', 'housing/1', 'housing/3']);
     t.same(await s('--order-by', 'version desc, name asc', '--latest'), ['housing/3', 'fraud/1'], 'latest of each model');
     t.same(await s('--filter', 'metrics.rmse > 5'), []);
-    const all = parse<Page>(await store('search', '--page-size', '2', '--all', '--json'));
+    const all = parse<Page>(await storeProcess('search', '--page-size', '2', '--all', '--json'));
     t.equal(all.versions!.length, 4);
     const table = await store('search', '--filter', 'metrics.rmse < 0.5');
     exits(t, table, 0);
@@ -261,9 +264,9 @@ t.test('genome store on a local store', async (t) => {
     const r = await genome(['store', 'list', '--json'], { env: { GENOME_STORE_DIR: storeDir } });
     exits(t, r, 0);
     t.same(parse<Page>(r).models!.map((m) => m.name), ['fraud', 'housing', 'scratch']);
-    const flagWins = await genome(['store', 'list', '--store-dir', join(dir, 'empty-store')], { env: { GENOME_STORE_DIR: storeDir } });
+    const flagWins = await genomeInProcess(['store', 'list', '--store-dir', join(dir, 'empty-store')], { env: { GENOME_STORE_DIR: storeDir } });
     t.equal(flagWins.stdout, 'no models\n', 'the flag wins over the environment');
-    const after = await genome(['store', 'list', '--json', '--store-dir', storeDir]);
+    const after = await genomeInProcess(['store', 'list', '--json', '--store-dir', storeDir]);
     t.equal(parse<Page>(after).models!.length, 3, 'store flags go after the subcommand too');
   });
 
@@ -307,7 +310,7 @@ t.test('genome store on a local store', async (t) => {
     const badBackend = await genome(['store', '--store-dir', storeDir, '--store-metadata', 'mysql://x', 'list']);
     exits(t, badBackend, 2, 'an unsupported metadata URL');
     t.match(badBackend.stderr, /^error: INVALID_ARGUMENT: Unsupported metadata backend URL/);
-    const badBlobs = await genome(['store', '--store-dir', storeDir, '--store-blobs', 's3://bucket/p?secretAccessKey=x', 'list']);
+    const badBlobs = await genomeInProcess(['store', '--store-dir', storeDir, '--store-blobs', 's3://bucket/p?secretAccessKey=x', 'list']);
     exits(t, badBlobs, 2, 'a credential in the S3 URL is refused');
     t.notMatch(badBlobs.stderr, /secretAccessKey=x/, 'and the URL is not repeated');
     const broken = join(dir, 'broken');
@@ -322,7 +325,7 @@ t.test('genome store on a local store', async (t) => {
     const root = await genome(['--help']);
     t.match(root.stdout, /\n {2}store /, 'genome --help lists store');
     t.match(root.stdout, /\n {2}4 {2}store: no such model/, 'and exit code 4');
-    const group = await genome(['store', '--help']);
+    const group = await genomeInProcess(['store', '--help']);
     exits(t, group, 0, 'store --help');
     for (const c of ['save', 'get', 'list', 'search', 'alias', 'rm', 'restore', 'gc', 'download', 'lineage']) t.match(group.stdout, new RegExp(`\\n {2}${c}[ |]`), `lists ${c}`);
     t.match(group.stdout, /GENOME_STORE_DIR/);
@@ -331,16 +334,16 @@ t.test('genome store on a local store', async (t) => {
     t.match(group.stdout, /Exit codes: 0 success/);
     const subs = [['save'], ['get'], ['list'], ['search'], ['alias'], ['alias', 'set'], ['alias', 'rm'], ['alias', 'list'], ['rm'], ['restore'], ['gc'], ['download'], ['lineage']];
     for (const c of subs) {
-      const h = await genome(['store', ...c, '--help']);
+      const h = await genomeInProcess(['store', ...c, '--help']);
       exits(t, h, 0, `store ${c.join(' ')} --help`);
       t.match(h.stdout, new RegExp(`^Usage: genome store ${c.join(' ')}(\\|\\w+)? \\[options\\]`), `store ${c.join(' ')} usage`);
       t.match(h.stdout, /\nExamples:\n {2}genome store /, `store ${c.join(' ')} --help has examples`);
       t.match(h.stdout, /genome store --help\n+$/, 'and points at the store flags');
       t.equal(h.stderr, '');
     }
-    const search = await genome(['store', 'search', '--help']);
+    const search = await genomeInProcess(['store', 'search', '--help']);
     t.match(search.stdout, /Fields: name, version, state, alias, /);
-    const bare = await genome(['store']);
+    const bare = await genomeInProcess(['store']);
     exits(t, bare, 2, 'store without a subcommand: help on stderr');
     t.match(bare.stderr, /Usage: genome store/);
   });
