@@ -47,6 +47,11 @@ for (const d of projects) {
   console.log(`${d}: test files ${r.files.passed} ok / ${r.files.failed} not ok; assertions ${r.asserts.passed} ok / ${r.asserts.failed} not ok`);
 }
 console.log(`(test files: ${filesOk} ok, ${filesBad} not ok)`);
+for (const d of projects) {
+  const s = join(root, d, '.tap', 'summary.json');
+  const list = existsSync(s) ? (JSON.parse(readFileSync(s, 'utf8')).failures ?? []) : [];
+  for (const f of list) console.log(`not ok: ${d}: ${f.test}${f.lines.length ? `\n    ${f.lines.join('\n    ')}` : ''}`);
+}
 const line = `${passed} passed, ${failed} failed`;
 console.log(line);
 writeFileSync(lineFile, `${line}\n`);
