@@ -83,9 +83,9 @@ t.test('the genome CLI installs globally from its tarball and @genome/proto\'s, 
   t.same(Object.keys(cliPkg.bin), ['genome'], 'the package provides the genome command');
   const work = mkdtempSync(join(tmpdir(), 'genome-cli-pack-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  // The workspace packages the CLI depends on (not on the registry): @genome/proto, and for `genome store`
-  // @genome/model-store with its @genome/model-format.
-  const libTarballs = ['proto', 'model-format', 'model-store'].map((l) => pack(join(repoRoot, 'libs', l), work).tarball);
+  // The workspace packages the CLI depends on (not on the registry): @genome/proto, for `genome store`
+  // @genome/model-store with its @genome/model-format, and for `genome pipeline` @genome/sequencer.
+  const libTarballs = ['proto', 'model-format', 'model-store', 'sequencer'].map((l) => pack(join(repoRoot, 'libs', l), work).tarball);
   const cli = pack(cliDir, work);
   t.ok(cli.files.includes('bin/genome.mjs') && cli.files.includes('dist/main.js'), 'the CLI tarball ships its bin and dist/main.js');
   t.ok(cli.files.includes('README.md'), 'and its README');
@@ -114,6 +114,12 @@ t.test('the genome CLI installs globally from its tarball and @genome/proto\'s, 
   const version = run('--version');
   t.equal(version.status, 0, 'genome --version exits 0');
   t.equal(version.stdout.trim(), cliPkg.version, 'prints the package version');
+  // `genome pipeline` loads @genome/sequencer (and yaml) on first use: a local Argo export from the installed copy.
+  const pipelineFile = join(work, 'pipeline.json');
+  writeFileSync(pipelineFile, JSON.stringify({ pipelineName: 'p', canonicalName: 'c', application: 'a', steps: [{ stepName: 's', stepType: 't', image: 'i:1' }] }));
+  const exported = run('pipeline', 'export', pipelineFile, '--format', 'argo');
+  t.equal(exported.status, 0, 'genome pipeline export exits 0', { stderr: exported.stderr });
+  t.match(exported.stdout, /^apiVersion: argoproj\.io\/v1alpha1\nkind: Workflow\n/, 'and prints the Argo Workflow as YAML');
   // The installed copy loads grpc-js and the generated clients: a refused connection is exit 3, one line, no stack.
   const unreachable = run('--address', `127.0.0.1:${await closedPort()}`, 'health');
   t.equal(unreachable.status, 3, 'genome health against a closed port exits 3');

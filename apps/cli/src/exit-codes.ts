@@ -20,4 +20,4 @@ Exit codes:
   1  the server answered an error, printed as "error: <GRPC_STATUS>: <details>" (health: not SERVING; store: FAILED_PRECONDITION, CORRUPT, ...)
   2  usage error: bad flags, unreadable or malformed input file, nothing was sent (store: INVALID_ARGUMENT, e.g. a bad reference or filter)
   3  the server could not be reached: connection refused, TLS refused, no connection before the deadline (store: a backend is UNAVAILABLE)
-  4  store: no such model, version, alias, file or pipeline run (NOT_FOUND)`;
+  4  NOT_FOUND: no such model, version, alias or file (store), no such run, step or scheduled pipeline (pipeline)`;

@@ -9,7 +9,8 @@ import { cliVersion } from './version.js';
 const ROOT_HELP = `${EXIT_CODES_HELP}
 
 Environment:
-  GENOME_ADDRESS  server address (host:port), like --address
+  GENOME_ADDRESS  explainer sidecar address (host:port), like --address
+  GENOME_PLATFORM_ADDR  platform server address for genome pipeline (default 127.0.0.1:7070)
   GENOME_TOKEN    bearer token, like --token
   GENOME_STORE_DIR, GENOME_STORE_METADATA, GENOME_STORE_BLOBS  where genome store finds the store (genome store --help)
 

@@ -324,7 +324,7 @@ t.test('genome store on a local store', async (t) => {
   t.test('--help of every subcommand', async (t) => {
     const root = await genome(['--help']);
     t.match(root.stdout, /\n {2}store /, 'genome --help lists store');
-    t.match(root.stdout, /\n {2}4 {2}store: no such model/, 'and exit code 4');
+    t.match(root.stdout, /\n {2}4 {2}NOT_FOUND: no such model.*\(store\), no such run/, 'and exit code 4');
     const group = await genomeInProcess(['store', '--help']);
     exits(t, group, 0, 'store --help');
     for (const c of ['save', 'get', 'list', 'search', 'alias', 'rm', 'restore', 'gc', 'download', 'lineage']) t.match(group.stdout, new RegExp(`\\n {2}${c}[ |]`), `lists ${c}`);

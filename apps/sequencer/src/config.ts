@@ -19,6 +19,32 @@ export interface StoreConnection {
   namespace?: string;
 }
 
+/** The sequencer's settings: which executor runs the steps, where run records live, how schedules tick. */
+export interface SequencerSettings {
+  /** `local` (the embedded default: steps' commands as local processes) or `kubernetes` (batch/v1 Jobs). */
+  executor: 'local' | 'kubernetes';
+  /**
+   * Run records and scheduled pipelines: a keyv URL (sqlite:///path, postgres://..., redis://..., memory:). Default:
+   * the store's metadata backend when it is PostgreSQL or Redis (namespace genome-sequencer), else
+   * sqlite://<store dir>/sequencer.sqlite.
+   */
+  state?: string;
+  /** Local executor: working directory of the steps (default: the server's working directory). */
+  stepCwd?: string;
+  /** Local executor: folder of the per-attempt logs (default <store dir>/sequencer-logs). */
+  logDir?: string;
+  /** Kubernetes executor: namespace of the Jobs (default: the kubeconfig's, in a pod its own). */
+  kubeNamespace?: string;
+  /** Kubernetes executor: a kubeconfig file (default KUBECONFIG, ~/.kube/config, else the pod's service account). */
+  kubeconfig?: string;
+  /** Kubernetes executor: ttlSecondsAfterFinished of the Jobs. */
+  jobTtlSeconds?: number;
+  /** Longest sleep of the scheduler between ticks, ms (it also wakes at each pipeline's next run time). */
+  scheduleTickMs: number;
+  /** Wait before a step's first retry, ms (doubling per retry up to 60 s). */
+  retryBackoffMs: number;
+}
+
 export interface PlatformConfig {
   /** Interface to listen on. */
   host: string;
@@ -31,6 +57,8 @@ export interface PlatformConfig {
   authTokens: TokenGrant[];
   /** The model store the server hosts. */
   store: StoreConnection;
+  /** The sequencer it hosts. */
+  sequencer: SequencerSettings;
   /** Largest gRPC message (either way) and largest JSON request body, bytes. */
   maxMessageBytes: number;
   /** Largest blob (one package file) a client may upload, bytes. */
@@ -57,9 +85,10 @@ export function defaultConfig(): PlatformConfig {
   return {
     host: '0.0.0.0',
     grpcPort: 7070,
-    httpPort: 7080,
+    httpPort: 8080,
     authTokens: [],
     store: {},
+    sequencer: { executor: 'local', scheduleTickMs: 30_000, retryBackoffMs: 1000 },
     maxMessageBytes: 4 * 1024 * 1024,
     maxBlobBytes: 8 * 1024 * 1024 * 1024,
     defaultDeadlineMs: 60_000,
@@ -76,7 +105,7 @@ const bad = (msg: string) => new PlatformError('CONFIG', msg);
 export const OPTIONS: CliOption<PlatformConfig>[] = [
   { flags: ['--host'], env: 'GENOME_PLATFORM_HOST', apply: (c, v) => (c.host = v), help: 'interface to listen on (default 0.0.0.0)' },
   { flags: ['--grpc-port'], env: 'GENOME_PLATFORM_GRPC_PORT', apply: (c, v, k) => (c.grpcPort = intOption(v, k, 0)), help: 'gRPC port (default 7070; 0 = any free port)' },
-  { flags: ['--http-port'], env: 'GENOME_PLATFORM_HTTP_PORT', apply: (c, v, k) => (c.httpPort = intOption(v, k, -1)), help: 'REST port (default 7080; 0 = any free port; -1 = no REST)' },
+  { flags: ['--http-port'], env: 'GENOME_PLATFORM_HTTP_PORT', apply: (c, v, k) => (c.httpPort = intOption(v, k, -1)), help: 'REST port (default 8080; 0 = any free port; -1 = no REST)' },
   { flags: ['--tls-cert'], env: 'GENOME_PLATFORM_TLS_CERT', apply: (c, v) => (tlsOf(c).certFile = resolve(v)), help: 'server certificate (PEM); turns TLS on for both ports' },
   { flags: ['--tls-key'], env: 'GENOME_PLATFORM_TLS_KEY', apply: (c, v) => (tlsOf(c).keyFile = resolve(v)), help: 'server private key (PEM)' },
   {
@@ -91,12 +120,29 @@ export const OPTIONS: CliOption<PlatformConfig>[] = [
     flags: ['--tokens', '--auth-tokens-file'],
     env: 'GENOME_PLATFORM_TOKENS',
     apply: (c, v) => (c.authTokens = readTokenGrants(resolve(v))),
-    help: 'JSON file [{"token","scopes"?:["store:read","store:write"],"models"?:["*"],"subject"?}] (the platform-wide tokens file): turns bearer auth on',
+    help: 'JSON file [{"token","scopes"?:["store:read","store:write","pipelines:read","pipelines:write"],"models"?:["*"],"subject"?}] (the platform-wide tokens file): turns bearer auth on',
   },
   { flags: ['--store-dir'], env: 'GENOME_STORE_DIR', apply: (c, v) => (c.store.dir = resolve(v)), help: 'model store root: default metadata file, blob directory and cache (default ./.genome-store)' },
   { flags: ['--store-metadata'], env: 'GENOME_STORE_METADATA', apply: (c, v) => (c.store.metadata = v), help: 'metadata backend URL: sqlite:///path.sqlite (default <store-dir>/metadata.sqlite), postgres://..., redis://..., memory:' },
   { flags: ['--store-blobs'], env: 'GENOME_STORE_BLOBS', apply: (c, v) => (c.store.blobs = v), help: 'blob store: a directory or file://... (default <store-dir>/blobs), or s3://bucket/prefix?region=...&endpoint=...' },
   { flags: ['--store-namespace'], env: 'GENOME_STORE_NAMESPACE', apply: (c, v) => (c.store.namespace = v), help: 'key namespace in the metadata backend (default genome-store)' },
+  {
+    flags: ['--executor'],
+    env: 'GENOME_SEQUENCER_EXECUTOR',
+    apply: (c, v, k) => {
+      if (v !== 'local' && v !== 'kubernetes') throw bad(`${k} must be local or kubernetes, got ${JSON.stringify(v)}`);
+      c.sequencer.executor = v;
+    },
+    help: 'where pipeline steps run: local (processes running each step\'s command; default) or kubernetes (batch/v1 Jobs)',
+  },
+  { flags: ['--sequencer-state'], env: 'GENOME_SEQUENCER_STATE', apply: (c, v) => (c.sequencer.state = v), help: 'run records: sqlite:///path, postgres://..., redis://..., memory: (default: the store\'s PostgreSQL/Redis, else <store-dir>/sequencer.sqlite)' },
+  { flags: ['--step-cwd'], env: 'GENOME_SEQUENCER_STEP_CWD', apply: (c, v) => (c.sequencer.stepCwd = resolve(v)), help: 'local executor: working directory of the steps (default: the current directory)' },
+  { flags: ['--step-log-dir'], env: 'GENOME_SEQUENCER_LOG_DIR', apply: (c, v) => (c.sequencer.logDir = resolve(v)), help: 'local executor: folder of step logs (default <store-dir>/sequencer-logs)' },
+  { flags: ['--kube-namespace'], env: 'GENOME_SEQUENCER_NAMESPACE', apply: (c, v) => (c.sequencer.kubeNamespace = v), help: 'kubernetes executor: namespace of the Jobs (default: the kubeconfig\'s, or the pod\'s own)' },
+  { flags: ['--kubeconfig'], env: 'GENOME_SEQUENCER_KUBECONFIG', apply: (c, v) => (c.sequencer.kubeconfig = resolve(v)), help: 'kubernetes executor: kubeconfig file (default KUBECONFIG, ~/.kube/config, else in-cluster)' },
+  { flags: ['--job-ttl-seconds'], env: 'GENOME_SEQUENCER_JOB_TTL_SECONDS', apply: (c, v, k) => (c.sequencer.jobTtlSeconds = intOption(v, k, 0)), help: 'kubernetes executor: ttlSecondsAfterFinished of step Jobs' },
+  { flags: ['--schedule-tick-ms'], env: 'GENOME_SEQUENCER_TICK_MS', apply: (c, v, k) => (c.sequencer.scheduleTickMs = intOption(v, k, 100)), help: 'longest sleep of the scheduler between ticks, ms (default 30000; it also wakes when a run is due)' },
+  { flags: ['--retry-backoff-ms'], env: 'GENOME_SEQUENCER_RETRY_BACKOFF_MS', apply: (c, v, k) => (c.sequencer.retryBackoffMs = intOption(v, k, 0)), help: 'wait before a step\'s first retry, ms (default 1000, doubling up to 60 s)' },
   { flags: ['--max-message-bytes'], env: 'GENOME_PLATFORM_MAX_MESSAGE_BYTES', apply: (c, v, k) => (c.maxMessageBytes = intOption(v, k, 1024)), help: 'largest gRPC message and JSON request body, bytes (default 4194304)' },
   { flags: ['--max-blob-bytes'], env: 'GENOME_PLATFORM_MAX_BLOB_BYTES', apply: (c, v, k) => (c.maxBlobBytes = intOption(v, k, 1)), help: 'largest blob (package file) a client may upload, bytes (default 8 GiB)' },
   { flags: ['--default-deadline-ms'], env: 'GENOME_PLATFORM_DEFAULT_DEADLINE_MS', apply: (c, v, k) => (c.defaultDeadlineMs = intOption(v, k, 1)), help: 'deadline of calls that carry none, ms (default 60000)' },
@@ -143,5 +189,5 @@ export function validateConfig(c: PlatformConfig): PlatformConfig {
 
 export function usage(): string {
   const lines = OPTIONS.map((o) => `  ${o.flags.join(', ')}${o.boolean ? '' : ' <value>'}\n      ${o.help}${o.env ? ` [env ${o.env}]` : ''}`);
-  return `genome-platform [options]\nThe Genome platform server: the model store API over gRPC and REST.\nPrecedence: flags > env > defaults.\n${lines.join('\n')}`;
+  return `genome-platform [options]\nThe Genome platform server (control plane): the model store and the sequencer over gRPC and REST.\nPrecedence: flags > env > defaults.\n${lines.join('\n')}`;
 }

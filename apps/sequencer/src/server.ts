@@ -1,5 +1,5 @@
 /**
- * The platform server shell: hosts services (the model store today; the sequencer's pipelines next) on one gRPC
+ * The platform server shell: hosts services (the model store and the sequencer) on one gRPC
  * port (plus Health and reflection) and one REST port. `close()` (and SIGTERM in main.ts) drains: health turns
  * NOT_SERVING, readiness 503, new calls get UNAVAILABLE, event watches end, in-flight calls get `shutdownGraceMs`
  * to finish, then are cancelled; then the services release their backends.
@@ -14,6 +14,8 @@ import { InFlight, type HostContext } from './context.js';
 import type { HostedService } from './hosted.js';
 import { startRest } from './rest/server.js';
 import { storeService } from './store/service.js';
+import { openSequencer, type SequencerRuntime } from './pipelines/runtime.js';
+import { sequencerService } from './pipelines/service.js';
 
 export interface PlatformOptions {
   /** Logger; default pino to stdout at config.logLevel. */
@@ -29,6 +31,8 @@ export interface Platform {
   readonly config: PlatformConfig;
   readonly logger: Logger;
   readonly store: ModelStore;
+  /** The sequencer (engine, scheduler, executor, run state). */
+  readonly sequencer: SequencerRuntime;
   readonly services: readonly HostedService[];
   /** Calls in flight now. */
   inFlight(): number;
@@ -70,7 +74,14 @@ export async function startPlatform(config: PlatformConfig, options: PlatformOpt
       watchPollMs: config.watchPollMs,
     },
   };
-  const services: HostedService[] = [storeService(ctx, store)];
+  let sequencer: SequencerRuntime;
+  try {
+    sequencer = await openSequencer(config, logger);
+  } catch (err) {
+    if (ownStore) await store.close().catch(() => undefined);
+    throw err;
+  }
+  const services: HostedService[] = [storeService(ctx, store), sequencerService(ctx, sequencer)];
 
   let grpc: GrpcServerHandle | undefined;
   let rest: { server: HttpServer; port: number } | undefined;
@@ -101,6 +112,8 @@ export async function startPlatform(config: PlatformConfig, options: PlatformOpt
       services: services.map((s) => s.name),
       metadata: store.metadataLocation,
       blobs: store.blobLocation,
+      executor: sequencer.executor.kind,
+      runState: sequencer.stateLocation,
       tls: !!config.tls,
       mtls: !!config.tls?.requireClientCert,
       auth: auth.enabled,
@@ -128,5 +141,5 @@ export async function startPlatform(config: PlatformConfig, options: PlatformOpt
       logger.info('platform stopped');
     })());
 
-  return { grpcPort: grpc.port, httpPort: rest?.port ?? -1, config, logger, store, services, inFlight: () => inFlight.count, close };
+  return { grpcPort: grpc.port, httpPort: rest?.port ?? -1, config, logger, store, sequencer, services, inFlight: () => inFlight.count, close };
 }

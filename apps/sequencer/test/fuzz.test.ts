@@ -1,5 +1,5 @@
 // Seeded, time-bounded fuzzing of the real `genome-platform` CLI's whole network surface (REST on HTTP/1.1 and the
-// gRPC ModelStore, Health and reflection) with the generic harness in tools/server-fuzz.ts: the process must stay
+// gRPC ModelStore, Sequencer, Health and reflection) with the generic harness in tools/server-fuzz.ts: the process must stay
 // up, never answer HTTP 500 / gRPC INTERNAL, UNKNOWN or DATA_LOSS (no blob is corrupted here, so none is
 // deliberate), answer within the deadline (+ margin), keep errors short, and still serve health and valid calls at
 // the end, then drain on SIGTERM and exit 0.
@@ -11,7 +11,7 @@
 //   GENOME_FUZZ_CONTINUE=1      after a crash is pinned to its case, restart the server and keep fuzzing
 import { join } from 'node:path';
 import t from 'tap';
-import { store } from '@genome/proto';
+import { sequencer, store } from '@genome/proto';
 import { formatReport, fuzzServerProcess, standardGrpcSurfaces, within, type GrpcMethodSurface, type HttpSurface } from '../../../tools/server-fuzz.js';
 import * as g from './helpers/grpc.js';
 import { makePackage, packageFiles, scratch, sha256 } from './helpers/packages.js';
@@ -27,6 +27,8 @@ const DEADLINE_MS = 5000;
 const MARGIN_MS = 2000;
 const SVC = '/genome.store.v1.ModelStore';
 const P = '/v1.0/genome/modelstore';
+const SEQ = '/genome.sequencer.v1.Sequencer';
+const Q = '/v1.0/genome/compute/sequence';
 
 type Msg<T> = { encode(m: T): { finish(): Uint8Array }; fromPartial(x: store.DeepPartial<T>): T };
 const enc = <T>(m: Msg<T>, v: store.DeepPartial<T>) => Buffer.from(m.encode(m.fromPartial(v)).finish());
@@ -34,7 +36,7 @@ const enc = <T>(m: Msg<T>, v: store.DeepPartial<T>) => Buffer.from(m.encode(m.fr
 t.test('fuzz: REST and gRPC surface of genome-platform', async (t) => {
   const dir = scratch(t, 'platform-fuzz-');
   const logFile = join(dir, 'platform.log');
-  const args = ['--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'info', '--default-deadline-ms', String(DEADLINE_MS), '--transfer-deadline-ms', String(DEADLINE_MS), '--shutdown-grace-ms', '5000', '--watch-poll-ms', '100'];
+  const args = ['--host', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'info', '--step-cwd', dir, '--default-deadline-ms', String(DEADLINE_MS), '--transfer-deadline-ms', String(DEADLINE_MS), '--shutdown-grace-ms', '5000', '--watch-poll-ms', '100'];
   const env = { GENOME_STORE_DIR: join(dir, 'store') };
   const first = await startPlatformProcess(args, env, logFile);
   const all = [first];
@@ -50,6 +52,12 @@ t.test('fuzz: REST and gRPC surface of genome-platform', async (t) => {
   await uploadGrpc(c0, makePackage(dir, 'b'), { metadata: { canonicalName: 'housing' }, aliases: ['production'], tags: { team: 'risk' } });
   await g.recordLineage(c0, { runId: 'run-2', consumed: ['housing@production'] });
   c0.close();
+  // The sequencer: a finished run and a scheduled pipeline. Steps are `node -e 0`.
+  const quick = JSON.stringify({ pipelineName: 'quick', canonicalName: 'housing', application: 'fuzz', steps: [{ stepName: 'only', stepType: 't', command: [process.execPath, '-e', '0'], timeout: '30s' }] });
+  const hourly = JSON.stringify({ ...JSON.parse(quick), pipelineName: 'hourly', schedule: '1h' });
+  const seeded = await fetch(`http://127.0.0.1:${first.httpPort}${Q}/run?runId=fuzz-run-1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: quick });
+  if (seeded.status !== 201) throw new Error(`could not seed a run: ${seeded.status} ${await seeded.text()}`);
+  await fetch(`http://127.0.0.1:${first.httpPort}${Q}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: hourly });
   const fileList = files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }));
   const blobBody = { any: 'json', n: 1 };
   const blobSha = sha256(JSON.stringify(blobBody));
@@ -84,6 +92,16 @@ t.test('fuzz: REST and gRPC surface of genome-platform', async (t) => {
     { path: `${SVC}/CollectGarbage`, seedRequests: [enc(store.CollectGarbageRequest, { dryRun: true }), enc(store.CollectGarbageRequest, { graceMs: 3_600_000 })] },
     { path: `${SVC}/WatchEvents`, serverStreaming: true, seedRequests: [enc(store.WatchEventsRequest, { sinceSeq: 0 }), enc(store.WatchEventsRequest, { sinceSeq: 3 })] },
     ...standardGrpcSurfaces('genome.store.v1.ModelStore', 'genome/store/v1/store.proto'),
+    { path: `${SEQ}/RunPipeline`, seedRequests: [enc(sequencer.RunPipelineRequest, { pipelineJson: quick }), enc(sequencer.RunPipelineRequest, { pipelineJson: quick, runId: 'fuzz-run-2' })], stringFields: [[1], [2]], seedsMustSucceed: false },
+    { path: `${SEQ}/CreatePipeline`, seedRequests: [enc(sequencer.CreatePipelineRequest, { pipelineJson: JSON.stringify({ ...JSON.parse(hourly), pipelineName: 'daily', schedule: '0 3 * * *' }), timezone: 'Europe/Paris', overlap: 'allow', maxMissedRuns: 2 })], stringFields: [[1], [2], [3]], seedsMustSucceed: false },
+    { path: `${SEQ}/GetPipeline`, seedRequests: [enc(sequencer.PipelineRequest, { pipelineName: 'hourly' })], stringFields: [[1]], cheap: true },
+    { path: `${SEQ}/ListPipelines`, seedRequests: [enc(sequencer.ListPipelinesRequest, {})], cheap: true },
+    { path: `${SEQ}/DeletePipeline`, seedRequests: [enc(sequencer.PipelineRequest, { pipelineName: 'daily' })], stringFields: [[1]], seedsMustSucceed: false },
+    { path: `${SEQ}/GetRun`, seedRequests: [enc(sequencer.RunRequest, { runId: 'fuzz-run-1' })], stringFields: [[1]], cheap: true },
+    { path: `${SEQ}/ListRuns`, seedRequests: [enc(sequencer.ListRunsRequest, {}), enc(sequencer.ListRunsRequest, { pipelineName: 'quick', status: ['succeeded', 'running'], pageSize: 1 })], stringFields: [[1], [2], [4]], cheap: true },
+    { path: `${SEQ}/CancelRun`, seedRequests: [enc(sequencer.CancelRunRequest, { runId: 'fuzz-run-1', message: 'stop' })], stringFields: [[1], [2]], seedsMustSucceed: false },
+    { path: `${SEQ}/GetStepLogs`, seedRequests: [enc(sequencer.GetStepLogsRequest, { runId: 'fuzz-run-1', stepName: 'only', attempt: 1, tailLines: 10 })], stringFields: [[1], [2]], seedsMustSucceed: false },
+    { path: `${SEQ}/WatchRun`, serverStreaming: true, seedRequests: [enc(sequencer.RunRequest, { runId: 'fuzz-run-1' })], stringFields: [[1]], seedsMustSucceed: false },
   ];
 
   const http: Omit<HttpSurface, 'port'> = {
@@ -109,10 +127,19 @@ t.test('fuzz: REST and gRPC surface of genome-platform', async (t) => {
       { method: 'GET', pathTemplate: `${P}/lineage/runs/{runId}` },
       { method: 'POST', pathTemplate: `${P}/gc` },
       { method: 'GET', pathTemplate: `${P}/events` },
+      { method: 'POST', pathTemplate: `${Q}/run` },
+      { method: 'POST', pathTemplate: Q },
+      { method: 'GET', pathTemplate: Q },
+      { method: 'GET', pathTemplate: `${Q}/pipelines/{pipeline}` },
+      { method: 'DELETE', pathTemplate: `${Q}/pipelines/{pipeline}` },
+      { method: 'GET', pathTemplate: `${Q}/runs` },
+      { method: 'GET', pathTemplate: `${Q}/runs/{runId}` },
+      { method: 'POST', pathTemplate: `${Q}/runs/{runId}:cancel` },
+      { method: 'GET', pathTemplate: `${Q}/runs/{runId}/steps/{step}/logs` },
       { method: 'GET', pathTemplate: '/v2/health/live' },
       { method: 'GET', pathTemplate: '/v2/health/ready' },
     ],
-    params: { name: ['housing'], version: ['1', '2'], path: files.map((f) => f.path), alias: ['production', 'staging'], sha256: [files[0]!.sha256, blobSha], runId: ['run-2'] },
+    params: { name: ['housing'], version: ['1', '2'], path: files.map((f) => f.path), alias: ['production', 'staging'], sha256: [files[0]!.sha256, blobSha], runId: ['run-2', 'fuzz-run-1'], pipeline: ['hourly'], step: ['only'] },
     seedBodies: [
       { path: `${P}/search`, body: {} },
       { path: `${P}/search`, body: { filter: "tags.team = 'risk'", orderBy: [{ field: 'version', direction: 'asc' }], latestOnly: true, pageSize: 10 } },
@@ -121,6 +148,7 @@ t.test('fuzz: REST and gRPC surface of genome-platform', async (t) => {
       { path: `${P}/blobs/${blobSha}`, method: 'PUT', body: blobBody },
       { path: `${P}/models/fuzz-rest/versions`, body: { files: fileList, application: 'fuzz', tags: { a: 'b' }, metrics: { m: 1 }, aliases: ['latest-fuzz'] } },
       { path: `${P}/gc`, body: { dryRun: true, graceMs: 3_600_000 } },
+      { path: `${Q}/run`, body: JSON.parse(quick) },
     ],
     bodylessErrorStatuses: [400, 408, 413, 414, 417, 431, 503, 505],
   };

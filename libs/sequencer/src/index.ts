@@ -37,7 +37,7 @@ export {
   type StepStatus,
   type AttemptStatus,
 } from './engine/records.js';
-export { MemoryRunState, type RunState, type RunFilter } from './engine/state.js';
+export { MemoryRunState, type RunState, type RunFilter, type RunPage } from './engine/state.js';
 export { LocalExecutor, type LocalExecutorOptions } from './executors/local.js';
 export { KvRunState, SEQUENCER_NAMESPACE, type RunKv } from './engine/kv-state.js';
 export { Scheduler, scheduledRunId, type SchedulerOptions, type CreateScheduledOptions } from './scheduler.js';

@@ -185,6 +185,9 @@ t.test('a new executor resumes wait() on a Job an earlier one created (restart)'
   const ex2 = await KubernetesExecutor.create({ kubeConfig: kc });
   t.teardown(() => ex2.close());
   t.equal(ex2.namespace, NS, 'the namespace comes from the kubeconfig context');
+  const { env: _env, ...unrecorded } = launch();
+  t.equal(await ex2.findAttempt(unrecorded), handle, 'findAttempt: the Job of an attempt whose handle was never recorded');
+  t.equal(await ex2.findAttempt({ ...unrecorded, attempt: 7 }), undefined, 'findAttempt: no Job for an attempt never launched');
   t.same(await ex2.wait(handle), { status: 'succeeded', exitCode: 0 });
   t.same(await ex2.wait(done), { status: 'succeeded', exitCode: 0 }, 'a Job that finished while nobody watched');
   t.equal(await ex2.logs(handle), 'resumed\n');

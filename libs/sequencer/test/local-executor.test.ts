@@ -1,5 +1,6 @@
 import t from 'tap';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { LocalExecutor, stepEnvironment, SequencerError } from '@genome/sequencer';
 import { alive, launchOf, localExecutor, node, sleep, tempDir } from './helpers/local.js';
 
@@ -181,4 +182,28 @@ t.test('a sequencer killed with SIGKILL mid-step: the step goes on and a new exe
   t.same(await ex.wait(handle), { status: 'failed', reason: 'Error', message: 'the command exited with code 5', exitCode: 5 });
   t.equal(await ex.logs(handle), 'finished\n');
   t.same(ex.outcome(handle), { status: 'failed', reason: 'Error', message: 'the command exited with code 5', exitCode: 5 });
+});
+
+t.test('leaveRunningOnClose: close() lets the step run on, and a new executor on the folder gets its outcome', async (t) => {
+  const logDir = join(tempDir(t), 'logs');
+  const first = new LocalExecutor({ logDir, pollMs: 50, leaveRunningOnClose: true });
+  const handle = await first.launch(launchOf({ stepName: 's', stepType: 't', command: node('setTimeout(() => { console.log("done"); process.exit(4) }, 400)') }));
+  await first.close();
+  await t.rejects(first.launch(launchOf({ stepName: 'x', stepType: 't', command: node('0') })), { code: 'FAILED_PRECONDITION' }, 'closed for new launches');
+  const second = new LocalExecutor({ logDir, pollMs: 50 });
+  t.teardown(() => second.close());
+  t.same(await second.wait(handle), { status: 'failed', reason: 'Error', message: 'the command exited with code 4', exitCode: 4 }, 'the step ran to its own end');
+  t.equal(await second.logs(handle), 'done\n');
+});
+
+t.test('a log folder removed under a running step: the executor reports it and its process survives', async (t) => {
+  const root = tempDir(t);
+  const logDir = join(root, 'logs');
+  const ex = new LocalExecutor({ logDir, pollMs: 50 });
+  t.teardown(() => ex.close());
+  const handle = await ex.launch(launchOf({ stepName: 's', stepType: 't', command: node('setTimeout(() => {}, 300)') }));
+  rmSync(logDir, { recursive: true, force: true });
+  const outcome = await ex.wait(handle);
+  t.match(outcome, { status: 'failed', reason: 'Lost', exitCode: 0 }, 'the outcome could not be recorded: Lost, with the real exit code');
+  t.match((outcome as { message: string }).message, /could not be recorded/);
 });

@@ -63,6 +63,24 @@ for (const [name, open] of backends) {
     t.same((await s.list({ status: ['running'] })).map((r) => r.runId), ['run-b', 'run-a']);
     t.same((await s.list({ limit: 1 })).map((r) => r.runId), ['run-c']);
     await t.rejects(s.list({ limit: 0 }), { code: 'INVALID_ARGUMENT' });
+    // Pages: every run once, in order, across pages of 1 and 2; the last page has no token.
+    for (const limit of [1, 2]) {
+      const seen: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const p = await s.page({ limit, ...(token === undefined ? {} : { pageToken: token }) });
+        seen.push(...p.runs.map((r) => r.runId));
+        token = p.nextPageToken;
+        pages++;
+      } while (token !== undefined && pages < 10);
+      t.same(seen, ['run-c', 'run-b', 'run-a'], `pages of ${limit}: every run once, newest first`);
+    }
+    const filtered = await s.page({ pipelineName: 'p', limit: 1 });
+    t.same(filtered.runs.map((r) => r.runId), ['run-c']);
+    t.same((await s.page({ pipelineName: 'p', limit: 1, pageToken: filtered.nextPageToken! })).runs.map((r) => r.runId), ['run-a'], 'a filtered second page');
+    t.equal((await s.page({ limit: 3 })).nextPageToken, undefined, 'one full page: no token');
+    await t.rejects(s.page({ pageToken: 'not-a-token' }), { code: 'INVALID_ARGUMENT', message: /pageToken: .* is not a page token/ });
     const a = (await s.get('run-a'))!;
     a.status = 'failed';
     a.steps[0]!.attempts.push({ attempt: 1, status: 'failed', handle: 'h', startedAt: times[0]!, reason: 'Error', message: 'x' });

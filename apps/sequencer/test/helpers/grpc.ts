@@ -25,13 +25,16 @@ export function callOptions(o: CallOpts): { deadline?: number } {
 
 type Callback<R> = (err: ServiceError | null, res?: R) => void;
 
-function unary<Q, R>(method: string, msg: { fromPartial(x: pb.DeepPartial<Q>): Q }) {
-  return (c: Client, req: pb.DeepPartial<Q>, o: CallOpts = {}): Promise<R> =>
+/** A promise-based unary call of `method` on any generated grpc-js client. */
+export function unaryOf<C, Q, R>(method: string, msg: { fromPartial(x: pb.DeepPartial<Q>): Q }) {
+  return (c: C, req: pb.DeepPartial<Q>, o: CallOpts = {}): Promise<R> =>
     new Promise((resolve, reject) => {
       const fn = (c as unknown as Record<string, (q: Q, m: Metadata, opts: object, cb: Callback<R>) => void>)[method]!;
       fn.call(c, msg.fromPartial(req), md(o), callOptions(o), (err, res) => (err ? reject(err) : resolve(res!)));
     });
 }
+
+const unary = <Q, R>(method: string, msg: { fromPartial(x: pb.DeepPartial<Q>): Q }) => unaryOf<Client, Q, R>(method, msg);
 
 export const missingBlobs = unary<pb.MissingBlobsRequest, pb.MissingBlobsResponse>('missingBlobs', pb.MissingBlobsRequest);
 export const createVersion = unary<pb.CreateVersionRequest, pb.Version>('createVersion', pb.CreateVersionRequest);

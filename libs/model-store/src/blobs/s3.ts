@@ -33,6 +33,9 @@ import type { BlobPlace } from './verify.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
+/** Attempts of the last step of a streamed put (touch or copy to the final key), transient failures retried. */
+const FINAL_COPY_ATTEMPTS = 4;
+
 /** Options of {@link S3BlobStore}. Credentials default to the SDK's chain (env, shared config, SSO, instance role...). */
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -486,10 +489,21 @@ export class S3BlobStore implements BlobStore {
     }
 
     try {
-      const touched = await this.touchIfHeld(sha256, size, signal);
-      if (touched) return touched;
-      await this.copy(tmpKey, this.blobKey(sha256), size, signal);
-      return { sha256, size, existed: false };
+      // Writers of the same bytes meet at the final key; S3-compatible servers can fail one of two concurrent copies
+      // there (moto answered such a copy with a body the SDK could not parse). Both steps are idempotent: retry a
+      // transient failure a few times, and stop as soon as the blob is held.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const touched = await this.touchIfHeld(sha256, size, signal);
+          if (touched) return touched;
+          await this.copy(tmpKey, this.blobKey(sha256), size, signal);
+          return { sha256, size, existed: false };
+        } catch (err) {
+          const transient = err instanceof ModelStoreError && err.code === 'UNAVAILABLE' && !signal?.aborted;
+          if (!transient || attempt >= FINAL_COPY_ATTEMPTS) throw err;
+          await new Promise((r) => setTimeout(r, 100 * 2 ** (attempt - 1)));
+        }
+      }
     } catch (err) {
       throw this.uploadVanished(err, tmpKey);
     } finally {

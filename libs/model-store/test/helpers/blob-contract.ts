@@ -205,9 +205,10 @@ export function blobStoreContract<S extends BlobStore>(t: Test, h: BlobStoreHarn
     await Promise.all(writers.map((w) => w.waitFor(/^ready$/)));
     for (const w of writers) w.send('go');
     const exits = await Promise.all(writers.map((w) => w.exited));
-    t.same(exits, writers.map(() => ({ code: 0, signal: null })), 'every writer succeeds');
+    t.same(exits, writers.map(() => ({ code: 0, signal: null })), 'every writer succeeds', { output: writers.map((w) => w.lines.join('\n')) });
     for (const w of writers) {
-      const last = JSON.parse(w.lines.at(-1) ?? '{}') as { sha256?: string; size?: number };
+      const line = w.lines.findLast((l) => l.startsWith('{')) ?? '{}';
+      const last = JSON.parse(line) as { sha256?: string; size?: number };
       t.same({ sha256: last.sha256, size: last.size }, { sha256, size }, 'writer result');
     }
     t.ok(Buffer.from(await store.get(sha256, WHAT)).equals(bytes), 'the stored blob is good');

@@ -11,7 +11,7 @@ import { stepEnvironment, type Executor, type StepOutcome, type StepSpec } from 
 import { parsePipeline, stepRetries, stepTimeoutMs } from '../spec/parse.js';
 import { stepGroups, type PipelineSpec } from '../spec/pipeline.js';
 import { isTerminal, type AttemptRecord, type RunRecord, type StepRecord } from './records.js';
-import { MemoryRunState, type RunFilter, type RunState } from './state.js';
+import { MemoryRunState, type RunFilter, type RunPage, type RunState } from './state.js';
 
 export interface BackoffOptions {
   /** Wait before the first retry (default 1000 ms). */
@@ -149,6 +149,11 @@ export class Engine {
 
   list(filter?: RunFilter): Promise<RunRecord[]> {
     return this.state.list(filter);
+  }
+
+  /** One page of runs, newest first (see {@link RunPage}). */
+  page(filter?: RunFilter): Promise<RunPage> {
+    return this.state.page(filter);
   }
 
   /**

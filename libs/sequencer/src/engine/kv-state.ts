@@ -15,7 +15,7 @@
 import { openKv, type KvBackend, type OpenKvOptions } from '@genome/model-store';
 import { SequencerError } from '../errors.js';
 import type { RunRecord, ScheduledPipelineRecord } from './records.js';
-import { alreadyExists, checkLimit, matches, pipelineExists, type PipelineState, type RunFilter, type RunState } from './state.js';
+import { alreadyExists, checkLimit, decodeToken, encodeToken, matches, pipelineExists, type PipelineState, type RunFilter, type RunPage, type RunState } from './state.js';
 
 /** The default key namespace of the sequencer's records. */
 export const SEQUENCER_NAMESPACE = 'genome-sequencer';
@@ -116,24 +116,39 @@ export class KvRunState implements RunState, PipelineState {
     return text === undefined ? undefined : parse(text, runId);
   }
 
-  async list(filter: RunFilter = {}): Promise<RunRecord[]> {
+  async page(filter: RunFilter = {}): Promise<RunPage> {
     const limit = checkLimit(filter.limit);
+    // Runs are listed down their index slots; a page token is the slot to continue below.
+    const below =
+      filter.pageToken === undefined
+        ? undefined
+        : decodeToken(filter.pageToken, (x): x is { s: number } => Number.isSafeInteger((x as { s?: unknown })?.s) && (x as { s: number }).s >= 1).s;
     // The hint may lag behind other writers: top() probes forward.
-    const top = await this.top('runs');
-    const out: RunRecord[] = [];
-    for (let hi = top; hi >= 1 && out.length < limit; hi -= BATCH) {
+    const top = below === undefined ? await this.top('runs') : below - 1;
+    const runs: RunRecord[] = [];
+    let lastSlot = 0;
+    for (let hi = top; hi >= 1 && runs.length < limit; hi -= BATCH) {
       const lo = Math.max(1, hi - BATCH + 1);
-      const slots = Array.from({ length: hi - lo + 1 }, (_, i) => `runs/seq/${hi - i}`);
-      const ids = (await this.call('list runs', () => this.kv.getMany(slots))).filter((x): x is string => x !== undefined);
-      if (ids.length === 0) continue;
-      const texts = await this.call('list runs', () => this.kv.getMany(ids.map((id) => `run/${id}`)));
-      texts.forEach((text, i) => {
-        if (text === undefined || out.length >= limit) return;
-        const run = parse(text, ids[i]!);
-        if (matches(run, filter)) out.push(run);
-      });
+      const slotNumbers = Array.from({ length: hi - lo + 1 }, (_, i) => hi - i);
+      const found = await this.call('list runs', () => this.kv.getMany(slotNumbers.map((n) => `runs/seq/${n}`)));
+      const at = found.flatMap((id, i) => (id === undefined ? [] : [{ id, slot: slotNumbers[i]! }]));
+      if (at.length === 0) continue;
+      const texts = await this.call('list runs', () => this.kv.getMany(at.map((x) => `run/${x.id}`)));
+      for (let i = 0; i < texts.length && runs.length < limit; i++) {
+        const text = texts[i];
+        if (text === undefined) continue;
+        const run = parse(text, at[i]!.id);
+        if (matches(run, filter)) {
+          runs.push(run);
+          lastSlot = at[i]!.slot;
+        }
+      }
     }
-    return out;
+    return runs.length === limit && lastSlot > 1 ? { runs, nextPageToken: encodeToken({ s: lastSlot }) } : { runs };
+  }
+
+  async list(filter: RunFilter = {}): Promise<RunRecord[]> {
+    return (await this.page(filter)).runs;
   }
 
   async close(): Promise<void> {

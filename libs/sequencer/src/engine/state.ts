@@ -10,6 +10,15 @@ export interface RunFilter {
   status?: RunStatus[];
   /** At most this many, newest first (default 100, at most 1000). */
   limit?: number;
+  /** Where a previous page ended ({@link RunPage.nextPageToken}); the same filter must be given again. */
+  pageToken?: string;
+}
+
+/** One page of runs, newest first. */
+export interface RunPage {
+  runs: RunRecord[];
+  /** Pass as `pageToken` for the next page; absent on the last page. */
+  nextPageToken?: string;
 }
 
 export interface RunState {
@@ -18,7 +27,9 @@ export interface RunState {
   /** Replaces a run's record. */
   put(run: RunRecord): Promise<void>;
   get(runId: string): Promise<RunRecord | undefined>;
-  /** Runs, newest (createdAt) first. */
+  /** Runs, newest first: one page (see {@link RunPage}). */
+  page(filter?: RunFilter): Promise<RunPage>;
+  /** Runs, newest first: the first page's runs (or the page `filter.pageToken` names). */
   list(filter?: RunFilter): Promise<RunRecord[]>;
   close(): Promise<void>;
 }
@@ -29,6 +40,25 @@ export function checkLimit(limit: number | undefined): number {
     throw new SequencerError('INVALID_ARGUMENT', `limit: must be an integer from 1 to 1000 (got ${String(limit)})`);
   }
   return n;
+}
+
+/** An opaque page token: base64url of a small JSON cursor. */
+export function encodeToken(cursor: Record<string, string | number>): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+/** The cursor in a page token, checked by `valid`; INVALID_ARGUMENT when it is not one this state issued. */
+export function decodeToken<T>(token: string, valid: (x: unknown) => x is T): T {
+  let cursor: unknown;
+  try {
+    cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    cursor = undefined;
+  }
+  if (!valid(cursor)) {
+    throw new SequencerError('INVALID_ARGUMENT', `pageToken: ${JSON.stringify(token.slice(0, 80))} is not a page token of this server; pass the nextPageToken of the previous page, or none for the first page`);
+  }
+  return cursor;
 }
 
 export function matches(run: RunRecord, filter: RunFilter): boolean {
@@ -94,9 +124,23 @@ export class MemoryRunState implements RunState, PipelineState {
     return r && structuredClone(r);
   }
 
-  async list(filter: RunFilter = {}): Promise<RunRecord[]> {
+  async page(filter: RunFilter = {}): Promise<RunPage> {
     const limit = checkLimit(filter.limit);
-    return [...this.runs.values()].filter((r) => matches(r, filter)).sort(newestFirst).slice(0, limit).map((r) => structuredClone(r));
+    const after =
+      filter.pageToken === undefined
+        ? undefined
+        : decodeToken(filter.pageToken, (x): x is { c: string; r: string } => typeof (x as { c?: unknown })?.c === 'string' && typeof (x as { r?: unknown }).r === 'string');
+    const sorted = [...this.runs.values()]
+      .filter((r) => matches(r, filter))
+      .sort(newestFirst)
+      .filter((r) => after === undefined || newestFirst(r, { createdAt: after.c, runId: after.r } as RunRecord) > 0);
+    const runs = sorted.slice(0, limit).map((r) => structuredClone(r));
+    const last = runs[runs.length - 1];
+    return sorted.length > limit && last ? { runs, nextPageToken: encodeToken({ c: last.createdAt, r: last.runId }) } : { runs };
+  }
+
+  async list(filter: RunFilter = {}): Promise<RunRecord[]> {
+    return (await this.page(filter)).runs;
   }
 
   async close(): Promise<void> {}

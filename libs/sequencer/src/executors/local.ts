@@ -36,6 +36,11 @@ export interface LocalExecutorOptions {
   killGraceMs?: number;
   /** How often `wait()` checks a process it did not start itself (default 500 ms). */
   pollMs?: number;
+  /**
+   * close() leaves running steps running instead of cancelling them (default false). Their supervisor records how
+   * they end, so a server that restarts on the same `logDir` resumes waiting on them: a restart loses no step.
+   */
+  leaveRunningOnClose?: boolean;
 }
 
 const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ', 'USER', 'SYSTEMROOT'];
@@ -58,6 +63,7 @@ export class LocalExecutor implements Executor {
   private readonly baseEnv: Record<string, string>;
   private readonly killGraceMs: number;
   private readonly pollMs: number;
+  private readonly leaveRunningOnClose: boolean;
   private readonly attempts = new Map<string, Attempt>();
   private closed = false;
 
@@ -66,6 +72,7 @@ export class LocalExecutor implements Executor {
     this.cwd = options.cwd;
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.pollMs = options.pollMs ?? 500;
+    this.leaveRunningOnClose = options.leaveRunningOnClose ?? false;
     if (options.baseEnv) this.baseEnv = { ...options.baseEnv };
     else {
       this.baseEnv = {};
@@ -134,8 +141,14 @@ export class LocalExecutor implements Executor {
     a.done = new Promise<StepOutcome>((res) => {
       child.once('exit', (code, signal) => {
         a.exited = true;
-        const outcome = toOutcome(a, code, signal, l.timeoutMs);
-        this.writeExit(handle, outcome);
+        let outcome = toOutcome(a, code, signal, l.timeoutMs);
+        try {
+          this.writeExit(handle, outcome);
+        } catch (e) {
+          // The log directory went away under a running step (removed, disk full): the outcome is still reported
+          // to this process, and the process must not die of it.
+          if (outcome.status === 'succeeded') outcome = { status: 'failed', reason: 'Lost', message: `the step ended with code ${code} but its outcome could not be recorded in ${this.logDir}: ${(e as Error).message}`, ...(code !== null ? { exitCode: code } : {}) };
+        }
         // Leftover processes of the group die with a timed-out or cancelled attempt.
         if (a.killReason) killGroup(pid, 'SIGKILL');
         for (const t of a.timers) clearTimeout(t);
@@ -213,9 +226,20 @@ export class LocalExecutor implements Executor {
     return tail.join('\n') + (trailing !== undefined && tail.length > 0 ? '\n' : '');
   }
 
-  /** Cancels every attempt still running and waits for them to end. */
+  /**
+   * Cancels every attempt still running and waits for them to end; with `leaveRunningOnClose`, lets them run on
+   * (their outcome is recorded for the next executor on this logDir).
+   */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.leaveRunningOnClose) {
+      for (const a of this.attempts.values()) {
+        for (const t of a.timers) clearTimeout(t);
+        a.child.unref();
+      }
+      this.attempts.clear();
+      return;
+    }
     await Promise.all(
       [...this.attempts.values()].map(async (a) => {
         if (!a.exited) {

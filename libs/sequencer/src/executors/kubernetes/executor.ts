@@ -11,7 +11,7 @@
 import type * as K8s from '@kubernetes/client-node';
 import { SequencerError } from '../../errors.js';
 import type { Executor, StepLaunch, StepOutcome } from '../../executor.js';
-import { buildJob, CONTAINER, isJobName, JOB_NAME_LABELS, LABELS, MANAGED_BY, type JobSpecOptions } from './job-spec.js';
+import { buildJob, CONTAINER, isJobName, JOB_NAME_LABELS, jobName, LABELS, MANAGED_BY, type JobSpecOptions } from './job-spec.js';
 import { jobOutcome, stuckPod, termination, type Termination } from './outcome.js';
 import { Reflector, type ReflectorStats } from './reflector.js';
 
@@ -75,7 +75,7 @@ function toSequencerError(e: unknown, what: string): SequencerError {
   if (code === 409) return new SequencerError('ALREADY_EXISTS', `${what}: ${message}`, { cause: e });
   if (code === 400 || code === 422) return new SequencerError('INVALID_ARGUMENT', `${what}: the API server refused it: ${message}`, { cause: e });
   if (code === 401 || code === 403) {
-    return new SequencerError('UNAVAILABLE', `${what}: the API server denied it (${code}): ${message}; check the kubeconfig's credentials and the service account's Role (jobs: create, get, list, watch, delete; pods and pods/log: get, list, watch)`, { cause: e });
+    return new SequencerError('UNAVAILABLE', `${what}: the API server denied it (${code}): ${message}; check the kubeconfig's credentials and the service account's Role (batch jobs: create, get, list, watch, delete; pods: list, watch; pods/log: get — examples/pipelines/kubernetes/rbac.yaml)`, { cause: e });
   }
   return new SequencerError('UNAVAILABLE', `${what}: ${code ? `the API server answered ${code}: ` : 'cannot reach the API server: '}${message}`, { cause: e });
 }
@@ -284,6 +284,22 @@ export class KubernetesExecutor implements Executor {
     }
     for (const w of [...this.waiters]) {
       if (w.handle === handle) w.resolve({ status: 'failed', reason: 'Cancelled', message: `the step was cancelled; Job ${this.namespace}/${handle} was deleted` });
+    }
+  }
+
+  /**
+   * The Job of an attempt launched before the sequencer could record its handle (a restart between the two): Job
+   * names are derived from the run, step and attempt, so it is one read. Undefined when there is no such Job.
+   */
+  async findAttempt(l: Omit<StepLaunch, 'env'>): Promise<string | undefined> {
+    const name = jobName(l);
+    try {
+      await this.batch.readNamespacedJob({ name, namespace: this.namespace });
+      return name;
+    } catch (e) {
+      const err = toSequencerError(e, `cannot read Job ${this.namespace}/${name}`);
+      if (err.code === 'NOT_FOUND') return undefined;
+      throw err;
     }
   }
 
