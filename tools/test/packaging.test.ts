@@ -57,6 +57,10 @@ t.test('every library installs from its tarball alone and imports', (t) => {
     ) as string[];
     t.ok(keys.length > 0, `${lib.name} imports from an installed tarball (${keys.length} exports)`);
   }
+  // @genome/viz draws from an installed tarball (d3-scale, d3-format and d3-scale-chromatic from the registry).
+  const doc = { schema: 'genome.explanation/v1', method: 'kernel_shap', values: [[[1], [-2]]], baseValues: [[0.5]], featureNames: ['a', 'b'], outputNames: ['y'], outputSpace: 'raw', parameters: {}, timings: { totalMs: 1 } };
+  const svg = execFileSync(process.execPath, ['--input-type=module', '-e', `import { waterfallSvg } from '@genome/viz'; process.stdout.write(waterfallSvg(${JSON.stringify(doc)}));`], { cwd: consumer, encoding: 'utf8' });
+  t.match(svg, /^<svg [^>]*data-chart="waterfall"/, '@genome/viz draws a waterfall from its installed tarball');
   t.end();
 });
 

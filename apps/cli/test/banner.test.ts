@@ -1,6 +1,8 @@
 // The sidecar's start banner prints `genome` commands first: run the sidecar as a process, take the commands from
 // its banner as printed, and run each with the real CLI. They must work as written (exit 0).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import t from 'tap';
@@ -28,7 +30,12 @@ t.test('the genome commands of the sidecar banner work as printed', async (t) =>
   }
   const lines = out.split('\n');
   const commands = lines.filter((l) => l.startsWith('  genome ')).map((l) => l.trim().split(/\s+/).slice(1));
-  t.same(commands.map((c) => c.find((w) => ['health', 'models', 'explain'].includes(w))), ['health', 'models', 'explain'], 'health, models and explain');
+  t.same(commands.map((c) => c.find((w) => ['health', 'models', 'explain', 'visualize'].includes(w))), ['health', 'models', 'explain', 'visualize'], 'health, models, explain and visualize');
+  // The picture goes to a temporary folder, not into the repository.
+  const dir = mkdtempSync(join(tmpdir(), 'banner-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const viz = commands[3]!;
+  viz[viz.indexOf('--out') + 1] = join(dir, viz[viz.indexOf('--out') + 1]!);
   const firstGenome = lines.findIndex((l) => l.startsWith('  genome '));
   const firstOther = lines.findIndex((l) => /^ {2}(grpcurl|curl) /.test(l));
   t.ok(firstGenome >= 0 && firstGenome < firstOther, 'the genome commands come before grpcurl and curl');
@@ -36,6 +43,7 @@ t.test('the genome commands of the sidecar banner work as printed', async (t) =>
     const r = await genome(args);
     exits(t, r, 0);
   }
+  t.match(readFileSync(viz[viz.indexOf('--out') + 1]!, 'utf8'), /^<svg [^>]*data-chart="waterfall"/, 'the printed visualize command writes a waterfall');
   const explained = await genome([...commands[2]!, '--output', 'json']);
   const docs = JSON.parse(explained.stdout) as { values: number[][][] }[];
   t.equal(docs.length, 1, 'the printed explain row is explained');

@@ -36,6 +36,10 @@ export interface SidecarConfig {
   maxModelRows: number;
   /** Synchronous operations per explained row (sample matrices, regression fits) a call may need. */
   maxRowOps: number;
+  /** Most marks one Visualize chart may draw (rows x features shown, weighted by the chart's cost per mark). */
+  maxChartMarks: number;
+  /** Largest PNG one Visualize call may produce, in pixels. */
+  maxPngPixels: number;
   /** How long startup waits for a remote model server before serving that model as not ready, ms. */
   remoteStartupWaitMs: number;
   /** Explain calls waiting for a slot before RESOURCE_EXHAUSTED. */
@@ -103,6 +107,8 @@ export function defaultConfig(): SidecarConfig {
     maxSamples: 100_000,
     maxModelRows: 10_000_000,
     maxRowOps: 30_000_000,
+    maxChartMarks: 50_000,
+    maxPngPixels: 4_000_000,
     remoteStartupWaitMs: 10_000,
     maxQueue: 256,
     maxMessageBytes: 4 * 1024 * 1024,
@@ -236,6 +242,8 @@ export const OPTIONS: CliOption<Partial2>[] = [
   },
   { flags: ['--max-samples'], env: 'GENOME_SIDECAR_MAX_SAMPLES', apply: (c, v, k) => (c.maxSamples = int(v, k, 2)), help: 'largest nsamples / max_evals / num_samples / coverage_samples / batch_size a call may ask for (default 100000)' },
   { flags: ['--max-model-rows'], env: 'GENOME_SIDECAR_MAX_MODEL_ROWS', apply: (c, v, k) => (c.maxModelRows = int(v, k, 1)), help: 'model rows (synthetic samples, forward passes) one call or stream message may evaluate (default 10000000)' },
+  { flags: ['--max-chart-marks'], env: 'GENOME_SIDECAR_MAX_CHART_MARKS', apply: (c, v, k) => (c.maxChartMarks = int(v, k, 1)), help: 'most marks one Visualize chart may draw: rows x features shown (beeswarm, decision), 4 per row and band of a stacked force plot (default 50000, about 0.1 s of drawing on the chart worker)' },
+  { flags: ['--max-png-pixels'], env: 'GENOME_SIDECAR_MAX_PNG_PIXELS', apply: (c, v, k) => (c.maxPngPixels = int(v, k, 1)), help: 'largest PNG one Visualize call may produce, width x height after scaling (default 4000000, e.g. 2000 x 2000; drawn and encoded on a worker thread, about 0.2 s per million pixels)' },
   { flags: ['--max-row-ops'], env: 'GENOME_SIDECAR_MAX_ROW_OPS', apply: (c, v, k) => (c.maxRowOps = int(v, k, 1)), help: 'synchronous work one explained row may need between pauses, in estimated ns on a 2-core Xeon VM (sample matrices, regression fits; default 30000000, about 30 ms)' },
   { flags: ['--remote-startup-wait-ms'], env: 'GENOME_SIDECAR_REMOTE_STARTUP_WAIT_MS', apply: (c, v, k) => (c.remoteStartupWaitMs = int(v, k, 0)), help: 'how long startup waits for a remote model server before serving the model as not ready and retrying in the background (default 10000)' },
   { flags: ['--tree-workers'], env: 'GENOME_SIDECAR_TREE_WORKERS', apply: (c, v, k) => (c.treeWorkers = int(v, k, 0)), help: 'TreeSHAP worker threads (default: available cores; 0 = on the event-loop thread)' },
@@ -364,7 +372,7 @@ export function validateConfig(c: SidecarConfig): SidecarConfig {
   if (c.tls && (!c.tls.certFile || !c.tls.keyFile)) throw bad('TLS needs both --tls-cert and --tls-key');
   if (!Number.isInteger(c.treeWorkers) || c.treeWorkers < 0) throw bad(`treeWorkers must be an integer >= 0, got ${JSON.stringify(c.treeWorkers)}`);
   if (!Number.isInteger(c.treePoolMinRows) || c.treePoolMinRows < 1) throw bad(`treePoolMinRows must be an integer >= 1, got ${JSON.stringify(c.treePoolMinRows)}`);
-  const positive: (keyof SidecarConfig)[] = ['maxConcurrency', 'maxSamples', 'maxModelRows', 'maxRowOps', 'maxRows', 'chunkRows', 'streamChunkRows', 'maxMessageBytes', 'defaultDeadlineMs'];
+  const positive: (keyof SidecarConfig)[] = ['maxConcurrency', 'maxSamples', 'maxModelRows', 'maxRowOps', 'maxChartMarks', 'maxPngPixels', 'maxRows', 'chunkRows', 'streamChunkRows', 'maxMessageBytes', 'defaultDeadlineMs'];
   for (const k of positive) {
     const v = c[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`${k} must be an integer >= 1, got ${JSON.stringify(v)}`);

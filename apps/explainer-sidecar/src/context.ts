@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { explain as pb } from '@genome/proto';
 import type { TokenAuth as Auth } from '@genome/server-kit';
 import type { ExplainService } from './explain/service.js';
+import type { ChartWorker } from './visualize/chart-pool.js';
 import type { SidecarMetrics } from './metrics.js';
 import type { ModelEntry } from './models/registry.js';
 import { capMessage } from '@genome/server-kit';
@@ -23,6 +24,8 @@ export function publicStatus(err: unknown, errorId: string, redactor: Redactor):
 
 export interface SidecarContext {
   readonly service: ExplainService;
+  /** Draws Visualize charts on a worker thread. */
+  readonly charts: ChartWorker;
   readonly auth: Auth;
   readonly logger: Logger;
   readonly metrics: SidecarMetrics;
@@ -40,6 +43,10 @@ export interface SidecarContext {
     defaultDeadlineMs: number;
     /** Rows per ExplainStream chunk when the request says 0. */
     streamChunkRows: number;
+    /** Visualize: most marks one chart may draw (--max-chart-marks). */
+    maxChartMarks: number;
+    /** Visualize: largest PNG in pixels (--max-png-pixels). */
+    maxPngPixels: number;
   };
 }
 

@@ -41,6 +41,7 @@ function example(s: Sidecar): string {
     `  genome ${flags} health`,
     `  genome ${flags} models`,
     `  genome ${flags} explain --model ${d.name} --row ${cliRow(row, d.featureCategories).join(',')}`,
+    ...(d.kind === 'tabular' ? [`  genome ${flags} visualize --model ${d.name} --row ${cliRow(row, d.featureCategories).join(',')} --out waterfall.svg`] : []),
     '',
     'gRPC (reflection is on, so grpcurl needs no .proto):',
     `  grpcurl -plaintext ${host}:${s.grpcPort} list`,
@@ -49,6 +50,8 @@ function example(s: Sidecar): string {
   ];
   if (s.httpPort >= 0) {
     lines.push(
+      '',
+      `Explorer page (explain rows, see the charts and the model's trees): http://${host}:${s.httpPort}/`,
       '',
       'REST (KServe V1 explain protocol):',
       `  curl -s -X POST http://${host}:${s.httpPort}/v1/models/${d.name}:explain -H 'content-type: application/json' -d '${JSON.stringify({ instances: [row] })}'`,

@@ -8,6 +8,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createTreeShapPool, type TreeShapPool } from '@genome/shap';
 import { pino, type Logger } from 'pino';
 import { TokenAuth as Auth, drainServers } from '@genome/server-kit';
+import { ChartWorker } from './visualize/chart-pool.js';
 import type { SidecarConfig } from './config.js';
 import { publicStatus, type SidecarContext } from './context.js';
 import { ExplainService } from './explain/service.js';
@@ -131,8 +132,10 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
   setMaxListeners(0, shutdown.signal); // one listener per in-flight call
   let draining = false;
   const redactor = Redactor.forModels(config.models);
+  const charts = new ChartWorker(config.maxQueue);
   const ctx: SidecarContext = {
     service,
+    charts,
     auth,
     logger,
     metrics,
@@ -140,7 +143,13 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     status: (err, errorId) => publicStatus(err, errorId, redactor),
     shutdownSignal: shutdown.signal,
     isDraining: () => draining,
-    limits: { maxRows: config.maxRows, defaultDeadlineMs: config.defaultDeadlineMs, streamChunkRows: config.streamChunkRows },
+    limits: {
+      maxRows: config.maxRows,
+      defaultDeadlineMs: config.defaultDeadlineMs,
+      streamChunkRows: config.streamChunkRows,
+      maxChartMarks: config.maxChartMarks,
+      maxPngPixels: config.maxPngPixels,
+    },
   };
 
   let grpc: GrpcHandle | undefined;
@@ -156,6 +165,7 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     await models.close();
     await store?.close().catch(() => undefined);
     await treePool?.close();
+    await charts.close();
     throw err;
   }
   // Follow moving store references (aliases, latest) from the log position each was resolved at.
@@ -182,6 +192,7 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
       await models.close();
       await store?.close().catch((err: unknown) => logger.warn({ err }, 'closing the model store failed'));
       await treePool?.close();
+      await charts.close();
       logger.info('sidecar stopped');
     })());
 

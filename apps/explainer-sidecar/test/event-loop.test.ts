@@ -5,7 +5,7 @@
 // is refused at once (INVALID_ARGUMENT) and one within them starts (and is stopped by its deadline). Then it runs
 // the heaviest allowed call while probing gRPC and REST health every 25 ms: the loop lag stays under 100 ms and
 // health answers throughout. Also: a heavy call's deadline stops its work (the slot frees), and SIGTERM is honoured
-// promptly during heavy work.
+// promptly during heavy work. Visualize: the largest chart drawn as the largest PNG keeps the loop under the limit too.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { explain } from '@genome/proto';
 import { fixture, readFixtureJson } from '../../../tools/fixtures.js';
 import { buildModel } from '../../../tools/onnx-build.js';
-import { client, explainCall, grpcError, type Client, type ExplainRequestInit } from './helpers/client.js';
+import { client, explainCall, grpcError, visualize as visualizeCall, type Client, type ExplainRequestInit } from './helpers/client.js';
 import { startFakeTextOip } from './helpers/oip-text-server.js';
 import { startSidecarProcess, type SidecarProcess } from './helpers/sidecar-process.js';
 import { healthCheck } from '../../../tools/test-std-clients.js';
@@ -171,6 +171,37 @@ t.test('the heaviest allowed call of every method keeps the event loop under 100
       const run = await underProbe(s, () => explainCall(c, k.req(value), { deadlineMs: 120_000 }));
       if (run.error) throw run.error;
       t.ok(run.value!.values.length > 0, `${k.knob} ${value}: ran in ${(run.ms / 1000).toFixed(1)} s (${run.value!.shape.join('x')})`);
+      t.ok(run.lag < LAG_LIMIT_MS, `event-loop lag max ${run.lag.toFixed(1)} ms < ${LAG_LIMIT_MS} ms`);
+      t.ok(run.probes > 0 && run.worstProbe < LAG_LIMIT_MS + 50, `health answered throughout (${run.probes} probes, slowest ${run.worstProbe.toFixed(1)} ms)`);
+    });
+  }
+
+  // Pictures: the largest chart the server draws (50,000 marks, --max-chart-marks) of a 1000-row explanation of 60
+  // features, rasterised as the largest PNG it allows (4 million pixels, --max-png-pixels). Over either bound it
+  // refuses up front.
+  const F = 60;
+  const vr = rng(11);
+  const big = JSON.stringify({
+    schema: 'genome.explanation/v1',
+    method: 'kernel_shap',
+    values: Array.from({ length: 1000 }, () => Array.from({ length: F }, (_, f) => [Number(((vr() - 0.5) * (f + 1)).toFixed(4))])),
+    baseValues: Array.from({ length: 1000 }, () => [0.5]),
+    featureNames: Array.from({ length: F }, (_, f) => `feature_${f}`),
+    outputNames: ['p'],
+    outputSpace: 'probability',
+    parameters: {},
+    timings: { totalMs: 1 },
+  });
+  // beeswarm and decision: 1000 rows x (max_display + 1) features; stacked force: 4 x 1000 rows x max_display bands.
+  for (const [kind, options, step] of [['beeswarm', { max_display: 49 }, 1], ['decision', { max_display: 49 }, 1], ['force_stacked', { max_display: 12 }, 1]] as const) {
+    await t.test(`visualize: the largest ${kind} as the largest PNG`, async (t) => {
+      const svg = await visualizeCall(c, { ...on('rf'), explanationJson: big, kind, options });
+      const scale = Math.floor(Math.sqrt(3_900_000 / (svg.width * svg.height)) * 100) / 100;
+      const over = await grpcError(visualizeCall(c, { ...on('rf'), explanationJson: big, kind, options: { ...options, max_display: options.max_display + step } }));
+      t.match(over.details, /marks .* more than the 50000 allowed/, 'one step further is refused up front');
+      const run = await underProbe(s, () => visualizeCall(c, { ...on('rf'), explanationJson: big, kind, format: 'png', options: { ...options, scale } }, { deadlineMs: 60_000 }));
+      if (run.error) throw run.error;
+      t.ok(run.value!.width * run.value!.height <= 4_000_000, `${run.value!.width}x${run.value!.height} PNG in ${run.ms.toFixed(0)} ms`);
       t.ok(run.lag < LAG_LIMIT_MS, `event-loop lag max ${run.lag.toFixed(1)} ms < ${LAG_LIMIT_MS} ms`);
       t.ok(run.probes > 0 && run.worstProbe < LAG_LIMIT_MS + 50, `health answered throughout (${run.probes} probes, slowest ${run.worstProbe.toFixed(1)} ms)`);
     });

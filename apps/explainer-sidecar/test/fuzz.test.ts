@@ -40,7 +40,9 @@ const EXPLAINER = '/genome.explain.v1.Explainer';
 const EXPLAIN_STRINGS = [[3], [9], [1, 1], [1, 2]];
 
 /** gRPC surface shared by both configurations; `explainSeeds` are valid ExplainRequests for the model. */
-function grpcMethods(model: string, explainSeeds: Req[], streamSeed: Req): GrpcMethodSurface[] {
+const encViz = (r: explain.DeepPartial<explain.VisualizeRequest>) => Buffer.from(explain.VisualizeRequest.encode(explain.VisualizeRequest.fromPartial(r)).finish());
+
+function grpcMethods(model: string, explainSeeds: Req[], streamSeed: Req, visualizeSeeds: explain.DeepPartial<explain.VisualizeRequest>[]): GrpcMethodSurface[] {
   return [
     { path: `${EXPLAINER}/Explain`, seedRequests: explainSeeds.map(enc), structFields: [[4]], stringFields: EXPLAIN_STRINGS },
     { path: `${EXPLAINER}/ExplainStream`, serverStreaming: true, seedRequests: [encStream(streamSeed, 2), encStream(streamSeed, 0)], structFields: [[1, 4]], stringFields: EXPLAIN_STRINGS.map((p) => [1, ...p]) },
@@ -48,20 +50,23 @@ function grpcMethods(model: string, explainSeeds: Req[], streamSeed: Req): GrpcM
     { path: `${EXPLAINER}/DescribeModel`, seedRequests: [Buffer.from(explain.DescribeModelRequest.encode({ model: { name: model, version: '' } }).finish()), Buffer.alloc(0)], stringFields: [[1, 1], [1, 2]], cheap: true },
     {
       path: `${EXPLAINER}/Visualize`,
-      seedRequests: [Buffer.from(explain.VisualizeRequest.encode(explain.VisualizeRequest.fromPartial({ explanationJson: '{}', kind: 'force' })).finish())],
-      structFields: [[4]],
-      stringFields: [[1], [2], [3]],
-      seedsMustSucceed: false, // reserved: UNIMPLEMENTED by design
-      cheap: true,
+      // Explain and plot (an ExplainRequest in field 5), a model chart (ModelRef in 6), a chart of an explanation.
+      seedRequests: visualizeSeeds.map(encViz),
+      structFields: [[4], [5, 4]],
+      stringFields: [[1], [2], [3], [5, 3], [6, 1]],
     },
     ...standardGrpcSurfaces('genome.explain.v1.Explainer', 'genome/explain/v1/explainer.proto'),
   ];
 }
 
-function httpSurface(model: string, seedBodies: unknown[]): Omit<HttpSurface, 'port'> {
+function httpSurface(model: string, seedBodies: unknown[], visualizeBodies: unknown[]): Omit<HttpSurface, 'port'> {
   return {
     routes: [
       { method: 'POST', pathTemplate: '/v1/models/{name}:explain' },
+      { method: 'POST', pathTemplate: '/v1/models/{name}:visualize' },
+      { method: 'GET', pathTemplate: '/v2/models/{name}' },
+      { method: 'GET', pathTemplate: '/' },
+      { method: 'GET', pathTemplate: '/ui/app.js' },
       { method: 'GET', pathTemplate: '/v1/models' },
       { method: 'GET', pathTemplate: '/v1/models/{name}' },
       { method: 'GET', pathTemplate: '/v2/health/live' },
@@ -70,7 +75,10 @@ function httpSurface(model: string, seedBodies: unknown[]): Omit<HttpSurface, 'p
       { method: 'GET', pathTemplate: '/v2/models/{name}/ready' },
     ],
     params: { name: [model] },
-    seedBodies: seedBodies.map((body) => ({ path: `/v1/models/${model}:explain`, body })),
+    seedBodies: [
+      ...seedBodies.map((body) => ({ path: `/v1/models/${model}:explain`, body })),
+      ...visualizeBodies.map((body) => ({ path: `/v1/models/${model}:visualize`, body })),
+    ],
     // /v2/health/ready answers 503 with an empty body when not ready (OIP health semantics).
     bodylessErrorStatuses: [400, 408, 413, 414, 417, 431, 503, 505],
   };
@@ -171,13 +179,22 @@ t.test('fuzz: default configuration (embedded example package)', { skip: ONLY &&
     name: 'default',
     args: [],
     model,
-    grpc: grpcMethods(model, explainSeeds, { model: m, method: explain.Method.METHOD_TREE_SHAP, tabular: rows([CA_ROW, CA_ROW2, CA_ROW, CA_ROW2]) }),
+    grpc: grpcMethods(model, explainSeeds, { model: m, method: explain.Method.METHOD_TREE_SHAP, tabular: rows([CA_ROW, CA_ROW2, CA_ROW, CA_ROW2]) }, [
+      { kind: 'waterfall', explain: { model: m, tabular: rows([CA_ROW]) } },
+      { kind: 'beeswarm', format: 'png', explain: { model: m, tabular: rows([CA_ROW, CA_ROW2]) } },
+      { kind: 'tree', model: m, options: { tree: 1, max_depth: 3 }, row: { values: CA_ROW } },
+      { kind: 'ensemble', model: m },
+    ]),
     http: httpSurface(model, [
       { instances: [CA_ROW] },
       { instances: [CA_ROW, CA_ROW2], method: 'tree_shap' },
       { instances: [{ MedInc: 8.3, HouseAge: 41, AveRooms: 7, AveBedrms: 1, Population: 322, AveOccup: 2.5, Latitude: 37.9, Longitude: -122.2 }] },
       { instances: [CA_ROW], method: 'kernel_shap', parameters: { nsamples: 64 } },
       { instances: [CA_ROW], method: 'lime', parameters: { num_samples: 200 }, outputs: { top_k: 1 } },
+    ], [
+      { kind: 'force', instances: [CA_ROW] },
+      { kind: 'decision', instances: [CA_ROW, CA_ROW2], format: 'html', options: { max_display: 5 } },
+      { kind: 'tree', row: CA_ROW, options: { tree: 2 } },
     ]),
     validExplain: { model: m, method: explain.Method.METHOD_TREE_SHAP, tabular: rows([CA_ROW]) },
   });
@@ -204,12 +221,18 @@ t.test('fuzz: remote OIP model (grpc-v2, fake linear model)', { skip: ONLY && ON
     name: 'remote',
     args: ['--predictor-host', `127.0.0.1:${oip.grpcPort}`, '--predictor-protocol', 'grpc-v2', '--model-name', LINEAR.name, '--background', csv],
     model,
-    grpc: grpcMethods(model, explainSeeds, { model: m, methodName: 'kernel_shap', parameters: { nsamples: 64 }, tabular: rows([[1, 2, 3], [0, 0, 0], [3, -4, 2], [1, 1, 1]]) }),
+    grpc: grpcMethods(model, explainSeeds, { model: m, methodName: 'kernel_shap', parameters: { nsamples: 64 }, tabular: rows([[1, 2, 3], [0, 0, 0], [3, -4, 2], [1, 1, 1]]) }, [
+      { kind: 'waterfall', explain: { model: m, methodName: 'exact_shap', tabular: rows([[1, 2, 3]]) } },
+      { kind: 'bar', format: 'svg', explain: { model: m, methodName: 'kernel_shap', parameters: { nsamples: 64, seed: 1 }, tabular: rows([[1, 2, 3], [3, -4, 2]]) } },
+    ]),
     http: httpSurface(model, [
       { instances: [[1, 2, 3]], method: 'kernel_shap', parameters: { nsamples: 64 } },
       { instances: [{ a: 1, b: 2, c: 3 }], method: 'permutation_shap', parameters: { max_evals: 100 } },
       { instances: [[1, 2, 3], [3, -4, 2]], method: 'exact_shap' },
       { instances: [[1, 2, 3]], method: 'lime', parameters: { num_samples: 200 } },
+    ], [
+      { kind: 'lime_bar', instances: [[1, 2, 3]], method: 'lime', parameters: { num_samples: 200 } },
+      { kind: 'force', instances: [[1, 2, 3]], method: 'exact_shap', format: 'png' },
     ]),
     validExplain: { model: m, methodName: 'kernel_shap', parameters: { nsamples: 64 }, tabular: rows([[1, 2, 3]]) },
   });

@@ -2,23 +2,16 @@
 // PNG bytes over gRPC (image.encoded) and REST (KServe V1 {"b64": ...}); the server decodes and preprocesses them as
 // the package declares. The PNG holds the oracle's input quantised to 8 bits, so the CAM must equal the CAM of the
 // quantised tensor sent directly, and stay close to the independent PyTorch oracle.
-import { mkdtempSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { status } from '@grpc/grpc-js';
-import { encodePng } from '@genome/gradcam';
-import { fixture, readFixtureJson } from '../../../tools/fixtures.js';
+import { fixture } from '../../../tools/fixtures.js';
 import { client, describeModel, explainCall, grpcError } from './helpers/client.js';
 import { sidecar } from './helpers/sidecar.js';
+import { squaresPackage } from './helpers/squares.js';
 
-interface CamRef {
-  target_class: number;
-  input_shape: number[];
-  input: number[][][];
-  gradcam: number[][];
-  target_tensor: string;
-}
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
@@ -37,39 +30,11 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 t.test('gradcam on PNG bytes (gRPC and REST) with the package preprocessing', async (t) => {
-  const ref = readFixtureJson<CamRef>('oracles', 'cams', 'small-cnn-squares', 'reference.json');
-  const [, C, H, W] = ref.input_shape as [number, number, number, number];
   const dir = mkdtempSync(join(tmpdir(), 'sidecar-png-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  copyFileSync(fixture('oracles', 'cams', 'small-cnn-squares', 'model.onnx'), join(dir, 'model.onnx'));
-  writeFileSync(
-    join(dir, 'genome.json'),
-    JSON.stringify({
-      schemaVersion: 'genome.package/v1',
-      name: 'squares',
-      version: '1.0.0',
-      framework: 'onnx',
-      task: 'multiclass',
-      artifacts: { model: 'model.onnx' },
-      input: { modality: 'image', image: { width: W, height: H, channels: C, layout: 'NCHW', channelOrder: 'RGB', scale: 1 / 255 } },
-      output: { space: 'raw', classes: ['top-left', 'top-right', 'bottom-left', 'bottom-right'] },
-      explainer: { default: 'gradcam' },
-    }),
-  );
   // The oracle's input (CHW in [0, 1]) as an 8-bit RGBA PNG, and the same quantised pixels as a float tensor.
-  const rgba = new Uint8Array(W * H * 4);
-  const quantised = new Float32Array(C * H * W);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < C; c++) {
-        const q = Math.min(255, Math.max(0, Math.round(ref.input[c]![y]![x]! * 255)));
-        rgba[(y * W + x) * 4 + c] = q;
-        quantised[c * H * W + y * W + x] = q / 255;
-      }
-      rgba[(y * W + x) * 4 + 3] = 255;
-    }
-  }
-  const png = Buffer.from(encodePng({ width: W, height: H, data: rgba }));
+  const { png, quantised, shape, ref } = squaresPackage(dir);
+  const [, C, H, W] = shape;
   writeFileSync(join(dir, 'input.png'), png);
 
   const s = await sidecar({ models: [{ kind: 'package', path: dir }] });

@@ -1,5 +1,5 @@
 // The gRPC contract end to end: ListModels, DescribeModel, Explain (enum and string methods, output selection),
-// ExplainStream with progress, Visualize (reserved), grpc.health.v1.Health and server reflection.
+// ExplainStream with progress, Visualize (argument errors), grpc.health.v1.Health and server reflection.
 import t from 'tap';
 import { status } from '@grpc/grpc-js';
 import { explain } from '@genome/proto';
@@ -80,10 +80,10 @@ t.test('gRPC API', async (t) => {
     t.same(results.flatMap((m) => m.result!.values), unary.values, 'streamed values equal the unary call');
   });
 
-  t.test('Visualize is reserved: UNIMPLEMENTED with a message', async (t) => {
-    const e = await grpcError(visualize(c));
-    t.equal(e.code, status.UNIMPLEMENTED);
-    t.match(e.details, /reserved/);
+  t.test('Visualize needs something to draw (the full surface is in visualize.test.ts)', async (t) => {
+    const e = await grpcError(visualize(c, { kind: 'force' }));
+    t.equal(e.code, status.INVALID_ARGUMENT);
+    t.match(e.details, /nothing to draw/);
   });
 
   t.test('health and reflection', async (t) => {

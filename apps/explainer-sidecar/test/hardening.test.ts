@@ -56,7 +56,7 @@ t.test('1. no request ends the process: malformed URLs are 400s, a bug is a 500 
   t.match(await raw(s.httpPort, 'GET /v1/models/%ZZ HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n'), /^HTTP\/1\.1 400/, 'GET /v1/models/%ZZ');
   t.match(await raw(s.httpPort, post('/v1/models/%:explain'), '{}'), /^HTTP\/1\.1 400/, 'POST /v1/models/%:explain');
   t.match(await raw(s.httpPort, 'GET // HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n'), /^HTTP\/1\.1 404/, 'GET // as is');
-  t.match(await raw(s.httpPort, 'GET http:// HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n'), /^HTTP\/1\.1 404/, 'GET http:// (absolute form, empty path = "/")');
+  t.match(await raw(s.httpPort, 'GET http:// HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n'), /^HTTP\/1\.1 200/, 'GET http:// (absolute form, empty path = "/": the explorer page)');
   t.match(await raw(s.httpPort, 'GET http://x/v2/health/live HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n'), /^HTTP\/1\.1 200/, 'absolute form is routed by its path');
 
   for (const async of [false, true]) {

@@ -61,7 +61,7 @@ t.test('Python grpcio client with stubs generated from the proto', async (t) => 
   t.same(out.stream_events, ['result', 'progress', 'result', 'progress'], 'server stream in Python');
   t.same((out.invalid as string[])[0], 'INVALID_ARGUMENT');
   t.match((out.invalid as string[])[1], /no input/);
-  t.equal(out.visualize, 'UNIMPLEMENTED');
+  t.same(out.visualize, ['waterfall', 'image/svg+xml', '<svg', 'genome.explanation/v1'], 'Visualize from Python: explain and plot');
 });
 
 t.test("the README's Python instructions work as written", async (t) => {

@@ -91,3 +91,4 @@ export { loadTreeModel, sniffTreeFormat, type TreeModelFormat, type TreeModelOpt
 export { encodeRows, type RawCell, type RawRow, type RowSchema } from './tree/encode-rows.js';
 export { loadOnnxRuntime, type OrtModule } from './predictors/runtime.js';
 export { symmetricEigen } from './symmetric-eigen.js';
+export { siblingModule, startModuleWorker } from './module-worker.js';

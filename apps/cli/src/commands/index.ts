@@ -5,5 +5,6 @@ import { healthCommand } from './health.js';
 import { modelsCommand } from './models.js';
 import { pipelineCommand } from './pipeline/index.js';
 import { storeCommand } from './store/index.js';
+import { visualizeCommand } from './visualize.js';
 
-export const COMMANDS: readonly CommandFactory[] = [modelsCommand, explainCommand, healthCommand, storeCommand, pipelineCommand];
+export const COMMANDS: readonly CommandFactory[] = [modelsCommand, explainCommand, visualizeCommand, healthCommand, storeCommand, pipelineCommand];

@@ -13,6 +13,8 @@ import { dataFromRequest } from '../explain/input.js';
 import type { ExplainCall } from '../explain/service.js';
 import { encodeExplainResponse, encodeStreamResult } from '../explain/encode.js';
 import { quote, settle, undecodedMessage } from '@genome/server-kit';
+import type { RawCell } from '@genome/model-format';
+import { visualize, type VisualizeCall } from '../visualize/service.js';
 
 /** Throws INVALID_REQUEST when `req` is the marker of undecodable bytes. */
 function checkDecoded(req: unknown): void {
@@ -56,6 +58,26 @@ function toCall(ctx: SidecarContext, req: pb.ExplainRequest, stream: boolean): E
     params: req.parameters ?? {},
     outputs: sel ? { indices: sel.indices, names: sel.names, topK: sel.topK } : undefined,
     data: (d) => dataFromRequest(req, d, { ...ctx.limits, stream }),
+  };
+}
+
+/** A gRPC Row as raw cells (numbers, category names, null for missing). */
+function rawRow(row: pb.Row): RawCell[] {
+  if (row.cells.length > 0 && row.values.length > 0) throw new SidecarError('INVALID_REQUEST', 'row: set either values or cells, not both');
+  if (row.cells.length === 0) return [...row.values];
+  return row.cells.map((c) => (c.number !== undefined ? c.number : c.category !== undefined ? c.category : null));
+}
+
+/** The transport-independent form of a VisualizeRequest. */
+function visualizeCall(ctx: SidecarContext, req: pb.VisualizeRequest): VisualizeCall {
+  return {
+    kind: req.kind.trim().toLowerCase(),
+    format: req.format.trim().toLowerCase(),
+    options: req.options ?? {},
+    ...(req.explanationJson ? { explanation: req.explanationJson } : {}),
+    ...(req.explain ? { explain: { model: req.explain.model ?? {}, call: toCall(ctx, req.explain, false) } } : {}),
+    ...(req.model ? { model: req.model } : {}),
+    ...(req.row ? { row: rawRow(req.row) } : {}),
   };
 }
 
@@ -200,12 +222,29 @@ export function explainerHandlers(ctx: SidecarContext): pb.ExplainerServer {
       return { model: modelInfo(ctx, ctx.service.entryFor(principal, req.model)) };
     }),
 
-    visualize: unary<pb.VisualizeRequest, pb.VisualizeResponse>('Visualize', async (_req, call) => {
-      admit(call as AnyCall);
-      throw new SidecarError(
-        'NOT_IMPLEMENTED',
-        'Visualize is reserved for the explanation visualiser and is not implemented in this version; render ExplainResponse.explanation_json client-side for now',
+    visualize(call: ServerUnaryCall<pb.VisualizeRequest, pb.VisualizeResponse>, callback: sendUnaryData<pb.VisualizeResponse>): void {
+      const scope = open(call as AnyCall);
+      const req = call.request;
+      const fields: Record<string, unknown> = {};
+      settle(
+        async () => {
+          const principal = admit(call as AnyCall);
+          const r = await visualize(ctx, principal, visualizeCall(ctx, req), scope.signal);
+          Object.assign(fields, { method: r.method ?? '', kind: r.chart.kind, format: r.chart.contentType, ...(r.model ? { model: r.model } : {}), ...(r.rows ? { rows: r.rows } : {}) });
+          return {
+            content: Buffer.from(r.chart.content.buffer, r.chart.content.byteOffset, r.chart.content.byteLength),
+            contentType: r.chart.contentType,
+            explanationJson: r.explanation ? JSON.stringify(r.explanation) : '',
+            kind: r.chart.kind,
+            width: Math.round(r.chart.width),
+            height: Math.round(r.chart.height),
+          };
+        },
+        (err, res) => {
+          callback(finish('Visualize', String(fields.method ?? ''), scope, err, '', fields), res);
+          scope.dispose();
+        },
       );
-    }),
+    },
   };
 }

@@ -18,6 +18,11 @@ import type { SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { dataFromInstances } from '../explain/input.js';
 import { restAnswer } from '../explain/encode.js';
+import type { ExplainCall } from '../explain/service.js';
+import { visualize, type VisualizeCall } from '../visualize/service.js';
+import type { RawCell } from '@genome/model-format';
+import { modelMetadata } from './metadata.js';
+import { uiAsset } from '../ui/assets.js';
 import { HttpError, clip, decodePathSegment, guardedHandler, listenHttp, parseJsonBody, quote, readBody, splitTarget, type TlsFiles } from '@genome/server-kit';
 
 /** Deepest nesting of arrays/objects in a request body (an image as nested [C][H][W] lists needs 5). */
@@ -33,9 +38,11 @@ export interface RestOptions {
 }
 
 const EXPLAIN = /^\/v1\/models\/([^/:]+):explain$/;
+const VISUALIZE = /^\/v1\/models\/([^/:]+):visualize$/;
+const V2_MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?$/;
 const V1_MODEL = /^\/v1\/models\/([^/:]+)$/;
 const V2_READY = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/ready$/;
-const ROUTES = '/v1/models, /v1/models/{name}, /v1/models/{name}:explain, /v2/models/{name}/ready, /v2/health/live, /v2/health/ready, /metrics';
+const ROUTES = '/ (explorer page), /v1/models, /v1/models/{name}, /v1/models/{name}:explain, /v1/models/{name}:visualize, /v2/models/{name}, /v2/models/{name}/ready, /v2/health/live, /v2/health/ready, /metrics';
 
 function send(res: ServerResponse, status: number, body?: unknown, type = 'application/json'): void {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
@@ -45,6 +52,32 @@ function send(res: ServerResponse, status: number, body?: unknown, type = 'appli
 
 /** A percent-decoded path segment; a malformed encoding is the caller's error. */
 const segment = (raw: string, what: string): string => decodePathSegment(raw, what, (message) => new SidecarError('INVALID_REQUEST', message));
+
+const EXPLAIN_FIELDS = ['instances', 'inputs', 'method', 'parameters', 'outputs'];
+const VISUALIZE_FIELDS = [...EXPLAIN_FIELDS, 'kind', 'format', 'options', 'explanation', 'row'];
+
+/** The Explain call a REST body asks for (`instances`/`inputs`, `method`, `parameters`, `outputs`); `known` lists every accepted field. */
+function explainCallFromBody(ctx: SidecarContext, b: Record<string, unknown>, known: readonly string[]): ExplainCall {
+  const extra = Object.keys(b).filter((k) => !known.includes(k));
+  if (extra.length) throw new SidecarError('INVALID_REQUEST', `unknown field(s) ${extra.slice(0, 5).map((k) => clip(k)).join(', ')}; accepted: ${known.join(', ')}`);
+  if (b.method !== undefined && b.method !== null && typeof b.method !== 'string') throw new SidecarError('INVALID_REQUEST', `"method" must be a string such as "tree_shap", got ${quote(b.method)}`);
+  const params = b.parameters ?? {};
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new SidecarError('INVALID_REQUEST', `"parameters" must be an object, got ${quote(params)}`);
+  const o = b.outputs;
+  if (o !== undefined && o !== null && (typeof o !== 'object' || Array.isArray(o))) throw new SidecarError('INVALID_REQUEST', `"outputs" must be an object {indices?, names?, top_k?}, got ${quote(o)}`);
+  const sel = o as Record<string, unknown> | undefined | null;
+  if (sel) {
+    const unknown = Object.keys(sel).filter((k) => !['indices', 'names', 'top_k'].includes(k));
+    if (unknown.length) throw new SidecarError('INVALID_REQUEST', `"outputs" has unknown field(s) ${unknown.slice(0, 5).map((k) => clip(k)).join(', ')}; accepted: indices, names, top_k`);
+  }
+  const instances = b.instances ?? b.inputs;
+  return {
+    method: ((b.method as string | undefined | null) ?? '').toLowerCase(),
+    params: params as Record<string, unknown>,
+    outputs: sel ? { indices: sel.indices, names: sel.names, topK: sel.top_k } : undefined,
+    data: (d) => dataFromInstances(instances, d, ctx.limits),
+  };
+}
 
 export function restHandler(ctx: SidecarContext, opts: RestOptions) {
   /** Answers an error, logs it, counts it. */
@@ -90,27 +123,7 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
         expected: 'a JSON object like {"instances": [[...], ...]}',
       });
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SidecarError('INVALID_REQUEST', `request body must be a JSON object like {"instances": [[...], ...]}, got ${quote(body)}`);
-      const b = body as Record<string, unknown>;
-      const known = ['instances', 'inputs', 'method', 'parameters', 'outputs'];
-      const extra = Object.keys(b).filter((k) => !known.includes(k));
-      if (extra.length) throw new SidecarError('INVALID_REQUEST', `unknown field(s) ${extra.slice(0, 5).map((k) => clip(k)).join(', ')}; accepted: ${known.join(', ')}`);
-      if (b.method !== undefined && b.method !== null && typeof b.method !== 'string') throw new SidecarError('INVALID_REQUEST', `"method" must be a string such as "tree_shap", got ${quote(b.method)}`);
-      const params = b.parameters ?? {};
-      if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new SidecarError('INVALID_REQUEST', `"parameters" must be an object, got ${quote(params)}`);
-      const o = b.outputs;
-      if (o !== undefined && o !== null && (typeof o !== 'object' || Array.isArray(o))) throw new SidecarError('INVALID_REQUEST', `"outputs" must be an object {indices?, names?, top_k?}, got ${quote(o)}`);
-      const sel = o as Record<string, unknown> | undefined | null;
-      if (sel) {
-        const unknown = Object.keys(sel).filter((k) => !['indices', 'names', 'top_k'].includes(k));
-        if (unknown.length) throw new SidecarError('INVALID_REQUEST', `"outputs" has unknown field(s) ${unknown.slice(0, 5).map((k) => clip(k)).join(', ')}; accepted: indices, names, top_k`);
-      }
-      const instances = b.instances ?? b.inputs;
-      const p = ctx.service.prepare(m, {
-        method: ((b.method as string | undefined | null) ?? '').toLowerCase(),
-        params: params as Record<string, unknown>,
-        outputs: sel ? { indices: sel.indices, names: sel.names, topK: sel.top_k } : undefined,
-        data: (d) => dataFromInstances(instances, d, ctx.limits),
-      });
+      const p = ctx.service.prepare(m, explainCallFromBody(ctx, body as Record<string, unknown>, EXPLAIN_FIELDS));
       method = p.method.name;
       const e = await ctx.service.run(p, scope.signal);
       // Written in pieces with pauses, so a large answer does not stop the loop.
@@ -124,6 +137,94 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
       failWith(req, res, 'explain', err, { method, model, requestId, ms: +scope.elapsedMs().toFixed(3) }, scope.elapsedMs() / 1000);
     } finally {
       release();
+      res.off('close', onClose);
+      scope.dispose();
+    }
+  };
+
+  /**
+   * POST /v1/models/{name}:visualize: draws `explanation` (a genome.explanation/v1 document), or explains
+   * `instances` and draws the result (explain and plot), or draws the model's internals (`kind` coefficients, tree,
+   * ensemble; `row` or `instances[0]` highlights a path). Answers the picture itself, or JSON
+   * {kind, content_type, width, height, content, explanation?} when the client accepts application/json
+   * (content base64 for PNG).
+   */
+  const visualizeRoute = async (rawName: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const scope = new CallScope(ctx.shutdownSignal, Date.now() + ctx.limits.defaultDeadlineMs, ctx.metrics);
+    const requestId = String(req.headers['x-request-id'] ?? randomUUID()).slice(0, 200);
+    const onClose = () => {
+      if (!res.writableEnded) scope.cancel('client');
+    };
+    res.on('close', onClose);
+    const fields: Record<string, unknown> = { requestId };
+    try {
+      if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
+      const principal = ctx.auth.authenticate(req.headers.authorization);
+      const name = segment(rawName, 'model name');
+      // The caller must be allowed this model whatever it draws (an explanation it sent included).
+      ctx.service.entryFor(principal, { name });
+      fields.model = name;
+      const body = parseJsonBody(await readBody(req, opts.maxBodyBytes, scope.signal), req.headers['content-type'], {
+        maxDepth: MAX_JSON_DEPTH,
+        invalid: (message) => new SidecarError('INVALID_REQUEST', message),
+        depthHint: '; send rows as flat lists of numbers',
+        expected: 'a JSON object like {"kind": "waterfall", "instances": [[...]]} or {"kind": "beeswarm", "explanation": {...}}',
+      });
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SidecarError('INVALID_REQUEST', `request body must be a JSON object like {"kind": "waterfall", "instances": [[...]]}, got ${quote(body)}`);
+      const b = body as Record<string, unknown>;
+      const extra = Object.keys(b).filter((k) => !VISUALIZE_FIELDS.includes(k));
+      if (extra.length) throw new SidecarError('INVALID_REQUEST', `unknown field(s) ${extra.slice(0, 5).map((k) => clip(k)).join(', ')}; accepted: ${VISUALIZE_FIELDS.join(', ')}`);
+      for (const k of ['kind', 'format'] as const) {
+        if (b[k] !== undefined && b[k] !== null && typeof b[k] !== 'string') throw new SidecarError('INVALID_REQUEST', `"${k}" must be a string, got ${quote(b[k])}`);
+      }
+      const options = b.options ?? {};
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new SidecarError('INVALID_REQUEST', `"options" must be an object such as {"row": 0, "max_display": 10}, got ${quote(options)}`);
+      const kind = String(b.kind ?? '').trim().toLowerCase();
+      const v: VisualizeCall = { kind, format: String(b.format ?? '').trim().toLowerCase(), options: options as Record<string, unknown> };
+      const instances = b.instances ?? b.inputs;
+      if (b.explanation !== undefined && b.explanation !== null) {
+        const stray = ['instances', 'inputs', 'method', 'parameters', 'outputs', 'row'].filter((k) => b[k] !== undefined);
+        if (stray.length) throw new SidecarError('INVALID_REQUEST', `with "explanation" there is nothing to explain; drop ${stray.join(', ')}`);
+        v.explanation = b.explanation;
+      } else if (['coefficients', 'tree', 'ensemble'].includes(kind)) {
+        const row = b.row ?? (Array.isArray(instances) ? instances[0] : undefined);
+        if (row !== undefined && (row === null || typeof row !== 'object')) throw new SidecarError('INVALID_REQUEST', `"row" must be an array of values or an object keyed by feature name, got ${quote(row)}`);
+        v.model = { name };
+        if (row !== undefined) v.row = row as RawCell[];
+      } else {
+        if (instances === undefined) throw new SidecarError('INVALID_REQUEST', 'send "instances" to explain and plot, "explanation" to plot an explanation, or a model chart kind (coefficients, tree, ensemble)');
+        v.explain = { model: { name }, call: explainCallFromBody(ctx, b, VISUALIZE_FIELDS) };
+      }
+      const r = await visualize(ctx, principal, v, scope.signal);
+      Object.assign(fields, { kind: r.chart.kind, method: r.method ?? '', ...(r.rows ? { rows: r.rows } : {}) });
+      const accept = String(req.headers.accept ?? '');
+      if (/\bapplication\/json\b/.test(accept) && !/\bimage\/|text\/html/.test(accept)) {
+        const isText = r.chart.contentType !== 'image/png';
+        send(res, 200, {
+          kind: r.chart.kind,
+          content_type: r.chart.contentType,
+          width: r.chart.width,
+          height: r.chart.height,
+          content: isText ? Buffer.from(r.chart.content).toString('utf8') : Buffer.from(r.chart.content).toString('base64'),
+          ...(r.explanation ? { explanation: r.explanation } : {}),
+          ...(r.model ? { model_name: r.model, model_version: r.version } : {}),
+        });
+      } else {
+        res.writeHead(200, {
+          'content-type': r.chart.contentType === 'image/png' ? 'image/png' : `${r.chart.contentType}; charset=utf-8`,
+          'content-length': r.chart.content.byteLength,
+          'x-genome-chart-kind': r.chart.kind,
+          // A picture, never a page that runs scripts in this origin.
+          'content-security-policy': "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+          'x-content-type-options': 'nosniff',
+        });
+        res.end(Buffer.from(r.chart.content.buffer, r.chart.content.byteOffset, r.chart.content.byteLength));
+      }
+      ctx.metrics.observe('rest', 'visualize', String(fields.method ?? ''), 'OK', scope.elapsedMs() / 1000);
+      ctx.logger.info({ transport: 'rest', rpc: 'visualize', ...fields, ms: +scope.elapsedMs().toFixed(3), status: 'OK' }, 'call done');
+    } catch (err) {
+      failWith(req, res, 'visualize', err, { ...fields, ms: +scope.elapsedMs().toFixed(3) }, scope.elapsedMs() / 1000);
+    } finally {
       res.off('close', onClose);
       scope.dispose();
     }
@@ -148,7 +249,25 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
       if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use POST for /v1/models/{name}:explain`);
       return explain(m[1]!, req, res);
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${quote(req.method, 20)} is not allowed here; the only POST route is /v1/models/{name}:explain`);
+    const vz = VISUALIZE.exec(path);
+    if (vz) {
+      if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use POST for /v1/models/{name}:visualize`);
+      return visualizeRoute(vz[1]!, req, res);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${quote(req.method, 20)} is not allowed here; the POST routes are /v1/models/{name}:explain and /v1/models/{name}:visualize`);
+    // The explorer page and its assets (public files: the data they show comes from the authenticated API).
+    const asset = uiAsset(path);
+    if (asset) {
+      res.writeHead(200, {
+        'content-type': asset.type,
+        'content-length': asset.body.byteLength,
+        'cache-control': 'no-cache',
+        'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(req.method === 'HEAD' ? undefined : asset.body);
+      return;
+    }
     if (path === '/v2/health/live') return send(res, 200);
     if (path === '/v2/health/ready') return send(res, opts.isReady() ? 200 : 503);
     if (path === '/metrics') return send(res, 200, await ctx.metrics.registry.metrics(), ctx.metrics.registry.contentType);
@@ -160,6 +279,12 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
     if (v1) return modelStatus(req, res, v1[1]!, undefined);
     const v2 = V2_READY.exec(path);
     if (v2) return modelStatus(req, res, v2[1]!, v2[2]);
+    const meta = V2_MODEL.exec(path);
+    if (meta) {
+      const principal = ctx.auth.authenticate(req.headers.authorization);
+      const e = ctx.service.entryFor(principal, { name: segment(meta[1]!, 'model name'), version: meta[2] === undefined ? '' : segment(meta[2], 'model version') });
+      return send(res, 200, modelMetadata(ctx, e));
+    }
     throw new HttpError(404, 'NOT_FOUND', `no route for ${quote(req.method, 20)} ${quote(path)}; routes: ${ROUTES}`);
   };
 

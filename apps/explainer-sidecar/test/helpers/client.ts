@@ -40,8 +40,8 @@ export function describeModel(c: Client, name: string, o: CallOpts = {}): Promis
   return new Promise((resolve, reject) => c.describeModel({ model: { name, version: '' } }, md(o), callOptions(o), (err, res) => (err ? reject(err) : resolve(res!))));
 }
 
-export function visualize(c: Client): Promise<explain.VisualizeResponse> {
-  return new Promise((resolve, reject) => c.visualize(explain.VisualizeRequest.fromPartial({ explanationJson: '{}', kind: 'force' }), (err, res) => (err ? reject(err) : resolve(res!))));
+export function visualize(c: Client, req: explain.DeepPartial<explain.VisualizeRequest>, o: CallOpts = {}): Promise<explain.VisualizeResponse> {
+  return new Promise((resolve, reject) => c.visualize(explain.VisualizeRequest.fromPartial(req), md(o), callOptions(o), (err, res) => (err ? reject(err) : resolve(res!))));
 }
 
 export function explainStream(c: Client, req: ExplainRequestInit, chunkSize: number, o: CallOpts = {}): Promise<explain.ExplainStreamResponse[]> {

@@ -14,7 +14,7 @@
  */
 import { ModelFormatError } from '../errors.js';
 import { Decision, Missing, type FeatureType, type OutputTransform, type TreeEnsemble } from '../tree/ensemble.js';
-import { assembleEnsemble, newRawTree, type RawTree } from '../tree/build.js';
+import { assembleEnsemble, newRawTree, treesHaveGain, type RawTree } from '../tree/build.js';
 
 function invalid(msg: string): ModelFormatError {
   return new ModelFormatError('INVALID_MODEL', `Invalid LightGBM model: ${msg}`);
@@ -105,6 +105,7 @@ export function loadLightGBMModel(input: Uint8Array | string): TreeEnsemble {
       transform,
       valueWidth: 1,
       hasCovers: true,
+      hasGain: treesHaveGain(trees),
       source: { format: 'lightgbm-text', ...(version ? { version } : {}), objective: objectiveLine },
     },
     trees,
@@ -189,6 +190,7 @@ function readTree(fields: Map<string, string>, t: number, output: number, nFeatu
   const rc = numbers(fields, 'right_child', m, t)!;
   const ival = numbers(fields, 'internal_value', m, t, false);
   const icount = numbers(fields, 'internal_count', m, t, false);
+  const sgain = numbers(fields, 'split_gain', m, t, false);
   const numCat = Number(fields.get('num_cat') ?? '0');
   if (!Number.isInteger(numCat) || numCat < 0 || numCat > MAX_LEAVES) throw invalid(`Tree=${t}: num_cat is not valid.`);
   let catBounds: Float64Array | undefined;
@@ -217,6 +219,7 @@ function readTree(fields: Map<string, string>, t: number, output: number, nFeatu
     tr.right[n] = child(rc[n]!, n);
     tr.value[n] = ival ? ival[n]! : 0;
     tr.cover[n] = icount ? icount[n]! : Number.NaN;
+    if (sgain) tr.gain[n] = sgain[n]!;
     const d = dt[n]!;
     const isCat = (d & 1) === 1;
     const defaultLeft = (d & 2) === 2;

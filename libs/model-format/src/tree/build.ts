@@ -28,6 +28,8 @@ export interface RawTree {
   /** n * valueWidth */
   value: Float64Array;
   cover: Float64Array;
+  /** Split gain per internal node (loss reduction); NaN where the format stores none. */
+  gain: Float64Array;
   /** Category bitsets of IN_SET nodes (sparse). */
   cats: Map<number, Uint32Array>;
 }
@@ -50,8 +52,17 @@ export function newRawTree(n: number, valueWidth: number, output = 0): RawTree {
     missing: new Uint8Array(n).fill(Missing.NAN_DEFAULT),
     value: new Float64Array(n * valueWidth),
     cover: new Float64Array(n).fill(Number.NaN),
+    gain: new Float64Array(n).fill(Number.NaN),
     cats: new Map(),
   };
+}
+
+/** True when every split node of `trees` has a split gain (so the ensemble can carry {@link TreeEnsemble.gain}). */
+export function treesHaveGain(trees: readonly RawTree[]): boolean {
+  for (const tr of trees) {
+    for (let i = 0; i < tr.n; i++) if (tr.left[i]! >= 0 && Number.isNaN(tr.gain[i]!)) return false;
+  }
+  return true;
 }
 
 export interface EnsembleMeta {
@@ -68,6 +79,8 @@ export interface EnsembleMeta {
   transform: OutputTransform;
   valueWidth: number;
   hasCovers: boolean;
+  /** The trees carry split gains (XGBoost loss_changes, LightGBM split_gain): {@link TreeEnsemble.gain} is set. */
+  hasGain?: boolean;
   source: ModelSource;
   /** Fill internal node values with the cover-weighted mean of their children (needs covers). */
   internalValuesFromCovers?: boolean;
@@ -105,6 +118,7 @@ export function assembleEnsemble(meta: EnsembleMeta, trees: RawTree[]): TreeEnse
   const missing = new Uint8Array(total);
   const value = new Float64Array(total * valueWidth);
   const cover = new Float64Array(total);
+  const gain = meta.hasGain ? new Float64Array(total) : undefined;
   const catStart = new Int32Array(total);
   const catLen = new Int32Array(total);
   let catWords = 0;
@@ -129,6 +143,7 @@ export function assembleEnsemble(meta: EnsembleMeta, trees: RawTree[]): TreeEnse
       defaultLeft[g] = tr.defaultLeft[i]!;
       missing[g] = tr.missing[i]!;
       cover[g] = tr.cover[i]!;
+      if (gain) gain[g] = l < 0 ? Number.NaN : tr.gain[i]!;
     }
     value.set(tr.value, off * valueWidth);
     for (const [i, bits] of tr.cats) {
@@ -178,6 +193,7 @@ export function assembleEnsemble(meta: EnsembleMeta, trees: RawTree[]): TreeEnse
     value,
     cover,
     hasCovers: meta.hasCovers,
+    ...(gain ? { gain } : {}),
     source: meta.source,
   };
   return model;
@@ -246,6 +262,7 @@ function checkTree(tr: RawTree, t: number, nFeatures: number, valueWidth: number
     out.defaultLeft[k] = tr.defaultLeft[i]!;
     out.missing[k] = tr.missing[i]!;
     out.cover[k] = tr.cover[i]!;
+    out.gain[k] = tr.gain[i]!;
     for (let j = 0; j < valueWidth; j++) out.value[k * valueWidth + j] = tr.value[i * valueWidth + j]!;
     const c = tr.cats.get(i);
     if (c) out.cats.set(k, c);

@@ -104,6 +104,11 @@ export interface TreeEnsemble {
   /** Training cover (hessian sum or sample count) per node; all NaN when the format carries none. */
   readonly cover: Float64Array;
   readonly hasCovers: boolean;
+  /**
+   * Split gain (the loss reduction the split brought in training) per node, NaN at leaves; present only when the
+   * format stores it: XGBoost `loss_changes`, LightGBM `split_gain`. ONNX-ML files carry none.
+   */
+  readonly gain?: Float64Array;
 
   /** Where the model came from. */
   readonly source: ModelSource;

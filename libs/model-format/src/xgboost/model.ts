@@ -16,7 +16,7 @@
  */
 import { ModelFormatError } from '../errors.js';
 import { Decision, Missing, type FeatureType, type OutputTransform, type TreeEnsemble } from '../tree/ensemble.js';
-import { assembleEnsemble, categoryBitset, newRawTree, type RawTree } from '../tree/build.js';
+import { assembleEnsemble, categoryBitset, newRawTree, treesHaveGain, type RawTree } from '../tree/build.js';
 import { parseLenientJson } from './json.js';
 import { decodeUbjson } from './ubjson.js';
 
@@ -200,6 +200,7 @@ function fromObject(root: Obj, format: 'xgboost-json' | 'xgboost-ubjson', iterat
       transform,
       valueWidth: 1,
       hasCovers: true,
+      hasGain: treesHaveGain(trees),
       internalValuesFromCovers: true,
       source: {
         format,
@@ -368,8 +369,9 @@ function readTree(tj: Obj, t: number, output: number, scale: number, nFeatures: 
   const idx = nums(tj.split_indices, `trees[${t}].split_indices`)!;
   const dl = nums(tj.default_left, `trees[${t}].default_left`)!;
   const hess = nums(tj.sum_hessian, `trees[${t}].sum_hessian`, true);
+  const loss = nums(tj.loss_changes, `trees[${t}].loss_changes`, true);
   const splitType = nums(tj.split_type, `trees[${t}].split_type`, true);
-  for (const [name, arr] of [['right_children', right], ['split_conditions', cond], ['split_indices', idx], ['default_left', dl], ['sum_hessian', hess], ['split_type', splitType]] as const) {
+  for (const [name, arr] of [['right_children', right], ['split_conditions', cond], ['split_indices', idx], ['default_left', dl], ['sum_hessian', hess], ['loss_changes', loss], ['split_type', splitType]] as const) {
     if (arr && arr.length !== n) throw invalid(`trees[${t}].${name} has ${arr.length} entries, expected ${n}.`);
   }
   // Categorical sets.
@@ -392,6 +394,7 @@ function readTree(tj: Obj, t: number, output: number, scale: number, nFeatures: 
     const l = left[i]!;
     const r = right[i]!;
     tr.cover[i] = hess ? Math.fround(hess[i]!) : Number.NaN;
+    if (loss && l !== -1) tr.gain[i] = Math.fround(loss[i]!);
     if (l === -1) {
       if (r !== -1) throw invalid(`trees[${t}] node ${i}: left child -1 but right child ${r}.`);
       tr.value[i] = Math.fround(cond[i]!) * Math.fround(scale);

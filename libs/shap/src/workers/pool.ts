@@ -5,8 +5,8 @@
  * the worker inherits the parent's `--import=tsx` exec arguments).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import type { TreeEnsemble } from '@genome/model-format';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startModuleWorker, type TreeEnsemble } from '@genome/model-format';
 import { ShapError } from '../errors.js';
 import { resolvePathAlgorithm, type PathAlgorithm } from '../tree/compute.js';
 import { buildFastTables } from '../tree/fast-v2.js';
@@ -48,16 +48,6 @@ const modelIds = new WeakMap<TreeEnsemble, number>();
 let nextBackgroundId = 1;
 const backgroundIds = new WeakMap<Float64Array, number>();
 
-function workerSpec(): { url: URL; execArgv?: string[]; tsxApi?: string } {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { url: new URL('./tree-worker.js', self) };
-  // Running from TypeScript source (tests, benchmarks): the worker needs the tsx loader and the source condition,
-  // which test runners may pass in ways a Worker does not inherit.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--import') && !a.startsWith('--loader'));
-  if (!execArgv.some((a) => a.includes('@genome/source'))) execArgv.push('--conditions=@genome/source');
-  return { url: new URL('./tree-worker.ts', self), execArgv, tsxApi: import.meta.resolve('tsx/esm/api') };
-}
-
 export class TreeShapPool {
   readonly threads: number;
   private readonly slots: WorkerSlot[] = [];
@@ -72,15 +62,9 @@ export class TreeShapPool {
     if (!Number.isInteger(threads) || threads < 1) throw new ShapError('INVALID_OPTION', `threads must be a positive integer, got ${threads}.`);
     this.threads = threads;
     this.chunkRows = options.chunkRows;
-    const spec = workerSpec();
+    const entry = siblingModule(import.meta.url, 'tree-worker');
     for (let i = 0; i < threads; i++) {
-      // From source, a tiny eval'd bootstrap registers tsx's ESM hooks in the worker, then imports the .ts entry.
-      const worker = spec.execArgv
-        ? new Worker(
-            `import(${JSON.stringify(spec.tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(spec.url.href)}); });`,
-            { eval: true, execArgv: spec.execArgv },
-          )
-        : new Worker(spec.url);
+      const worker = startModuleWorker(entry);
       const slot: WorkerSlot = { worker, models: new Set(), backgrounds: new Set(), busy: false };
       worker.on('message', (msg: TreeTaskResult) => this.onMessage(slot, msg));
       worker.on('error', (err) => this.onError(slot, err));

@@ -46,7 +46,7 @@ export const protobufFileName = "genome/explain/v1/explainer.proto";
  *   UNAUTHENTICATED    bearer token missing or unknown (when auth is enabled)
  *   PERMISSION_DENIED  the token is valid but may not use this model
  *   UNAVAILABLE        the server is shutting down, or a remote model server could not be reached
- *   UNIMPLEMENTED      Visualize (reserved) or a method that is not installed in this build
+ *   UNIMPLEMENTED      a method that is not installed in this build
  *   INTERNAL           a bug; the message carries an id that matches the server log line
  */
 
@@ -406,24 +406,57 @@ export interface StoreVersion {
   follows: boolean;
 }
 
-/** RESERVED (see Visualize). */
+/** What to draw, from what, in which format. */
 export interface VisualizeRequest {
-  /** A genome.explanation/v1 JSON document, e.g. ExplainResponse.explanation_json. */
+  /**
+   * A genome.explanation/v1 JSON document to draw, e.g. ExplainResponse.explanation_json. Leave empty and set
+   * `explain` to explain and plot in one call, or `model` for a model-internals chart.
+   */
   explanationJson: string;
-  /** Plot kind: "force", "waterfall", "bar", "beeswarm", "image_overlay". */
+  /**
+   * Chart kind. Explanations: "waterfall", "force", "force_stacked", "beeswarm", "bar", "dependence", "decision"
+   * (SHAP), "cam_overlay" (alias "image_overlay"), "cam_panels" (Grad-CAM), "lime_text", "lime_bar", "anchor_rule".
+   * Model internals: "coefficients", "tree", "ensemble". Empty: "waterfall" for one tabular row, "beeswarm" for
+   * several, "cam_overlay" for images, "lime_text" for texts.
+   */
   kind: string;
-  /** Media type wanted: "image/svg+xml", "image/png" or "text/html". */
+  /** Media type wanted: "image/svg+xml" (default), "image/png" or "text/html" (also "svg", "png", "html"). */
   format: string;
-  /** Plot options. */
-  options?: { [key: string]: any } | undefined;
+  /**
+   * Chart options, e.g. {"row": 0, "output": "price", "max_display": 10, "feature": "MedInc", "tree": 3,
+   * "max_depth": 6, "width": 800, "scale": 2}. Unknown options are INVALID_ARGUMENT.
+   */
+  options?:
+    | { [key: string]: any }
+    | undefined;
+  /**
+   * Explain and plot in one call: the sidecar runs this request (same rules, limits and auth as Explain) and draws
+   * its explanation, which the response also returns.
+   */
+  explain?:
+    | ExplainRequest
+    | undefined;
+  /** The model a model-internals chart draws ("coefficients", "tree", "ensemble"). */
+  model?:
+    | ModelRef
+    | undefined;
+  /** For "tree": the row whose path through the tree is highlighted (numbers or category names, as in Explain). */
+  row?: Row | undefined;
 }
 
-/** RESERVED (see Visualize). */
+/** The picture. */
 export interface VisualizeResponse {
   /** The rendered picture or page. */
   content: Buffer;
   /** Its media type. */
   contentType: string;
+  /** The explanation drawn, when the request asked the sidecar to explain it (`explain` was set). */
+  explanationJson: string;
+  /** The chart kind drawn (after defaults and aliases). */
+  kind: string;
+  /** Size of the picture in CSS pixels (PNG: pixels at scale 1); 0 for HTML. */
+  width: number;
+  height: number;
 }
 
 function createBaseModelRef(): ModelRef {
@@ -2886,7 +2919,15 @@ export const StoreVersion: MessageFns<StoreVersion> = {
 };
 
 function createBaseVisualizeRequest(): VisualizeRequest {
-  return { explanationJson: "", kind: "", format: "", options: undefined };
+  return {
+    explanationJson: "",
+    kind: "",
+    format: "",
+    options: undefined,
+    explain: undefined,
+    model: undefined,
+    row: undefined,
+  };
 }
 
 export const VisualizeRequest: MessageFns<VisualizeRequest> = {
@@ -2902,6 +2943,15 @@ export const VisualizeRequest: MessageFns<VisualizeRequest> = {
     }
     if (message.options !== undefined) {
       Struct.encode(Struct.wrap(message.options), writer.uint32(34).fork()).join();
+    }
+    if (message.explain !== undefined) {
+      ExplainRequest.encode(message.explain, writer.uint32(42).fork()).join();
+    }
+    if (message.model !== undefined) {
+      ModelRef.encode(message.model, writer.uint32(50).fork()).join();
+    }
+    if (message.row !== undefined) {
+      Row.encode(message.row, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2951,6 +3001,30 @@ export const VisualizeRequest: MessageFns<VisualizeRequest> = {
             message.options = Struct.unwrap(Struct.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.explain = ExplainRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.model = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.row = Row.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2973,6 +3047,9 @@ export const VisualizeRequest: MessageFns<VisualizeRequest> = {
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
       format: isSet(object.format) ? globalThis.String(object.format) : "",
       options: isObject(object.options) ? object.options : undefined,
+      explain: isSet(object.explain) ? ExplainRequest.fromJSON(object.explain) : undefined,
+      model: isSet(object.model) ? ModelRef.fromJSON(object.model) : undefined,
+      row: isSet(object.row) ? Row.fromJSON(object.row) : undefined,
     };
   },
 
@@ -2990,6 +3067,15 @@ export const VisualizeRequest: MessageFns<VisualizeRequest> = {
     if (message.options !== undefined) {
       obj.options = message.options;
     }
+    if (message.explain !== undefined) {
+      obj.explain = ExplainRequest.toJSON(message.explain);
+    }
+    if (message.model !== undefined) {
+      obj.model = ModelRef.toJSON(message.model);
+    }
+    if (message.row !== undefined) {
+      obj.row = Row.toJSON(message.row);
+    }
     return obj;
   },
 
@@ -3002,12 +3088,19 @@ export const VisualizeRequest: MessageFns<VisualizeRequest> = {
     message.kind = object.kind ?? "";
     message.format = object.format ?? "";
     message.options = object.options ?? undefined;
+    message.explain = (object.explain !== undefined && object.explain !== null)
+      ? ExplainRequest.fromPartial(object.explain)
+      : undefined;
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelRef.fromPartial(object.model)
+      : undefined;
+    message.row = (object.row !== undefined && object.row !== null) ? Row.fromPartial(object.row) : undefined;
     return message;
   },
 };
 
 function createBaseVisualizeResponse(): VisualizeResponse {
-  return { content: Buffer.alloc(0), contentType: "" };
+  return { content: Buffer.alloc(0), contentType: "", explanationJson: "", kind: "", width: 0, height: 0 };
 }
 
 export const VisualizeResponse: MessageFns<VisualizeResponse> = {
@@ -3017,6 +3110,18 @@ export const VisualizeResponse: MessageFns<VisualizeResponse> = {
     }
     if (message.contentType !== "") {
       writer.uint32(18).string(message.contentType);
+    }
+    if (message.explanationJson !== "") {
+      writer.uint32(26).string(message.explanationJson);
+    }
+    if (message.kind !== "") {
+      writer.uint32(34).string(message.kind);
+    }
+    if (message.width !== 0) {
+      writer.uint32(40).uint32(message.width);
+    }
+    if (message.height !== 0) {
+      writer.uint32(48).uint32(message.height);
     }
     return writer;
   },
@@ -3050,6 +3155,38 @@ export const VisualizeResponse: MessageFns<VisualizeResponse> = {
             message.contentType = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.explanationJson = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.width = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.height = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3070,6 +3207,14 @@ export const VisualizeResponse: MessageFns<VisualizeResponse> = {
         : isSet(object.content_type)
         ? globalThis.String(object.content_type)
         : "",
+      explanationJson: isSet(object.explanationJson)
+        ? globalThis.String(object.explanationJson)
+        : isSet(object.explanation_json)
+        ? globalThis.String(object.explanation_json)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      width: isSet(object.width) ? globalThis.Number(object.width) : 0,
+      height: isSet(object.height) ? globalThis.Number(object.height) : 0,
     };
   },
 
@@ -3081,6 +3226,18 @@ export const VisualizeResponse: MessageFns<VisualizeResponse> = {
     if (message.contentType !== "") {
       obj.contentType = message.contentType;
     }
+    if (message.explanationJson !== "") {
+      obj.explanationJson = message.explanationJson;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.width !== 0) {
+      obj.width = Math.round(message.width);
+    }
+    if (message.height !== 0) {
+      obj.height = Math.round(message.height);
+    }
     return obj;
   },
 
@@ -3091,6 +3248,10 @@ export const VisualizeResponse: MessageFns<VisualizeResponse> = {
     const message = createBaseVisualizeResponse();
     message.content = object.content ?? Buffer.alloc(0);
     message.contentType = object.contentType ?? "";
+    message.explanationJson = object.explanationJson ?? "";
+    message.kind = object.kind ?? "";
+    message.width = object.width ?? 0;
+    message.height = object.height ?? 0;
     return message;
   },
 };
@@ -3147,9 +3308,9 @@ export const ExplainerService = {
     responseDeserialize: (value: Buffer): DescribeModelResponse => DescribeModelResponse.decode(value),
   },
   /**
-   * RESERVED for the explanation visualiser: renders an explanation (force/waterfall/beeswarm plot, CAM overlay).
-   * Until the visualiser ships it always returns UNIMPLEMENTED; the message shape is fixed now so clients can be
-   * generated once.
+   * Draws a picture of an explanation (waterfall, force, beeswarm, bar, dependence, decision, CAM overlay, LIME
+   * text/bars, Anchors rule card) or of a model's internals (coefficients, one tree with a row's path, an ensemble
+   * summary) as SVG, PNG or HTML. Give an explanation document, or an ExplainRequest to explain and plot in one call.
    */
   visualize: {
     path: "/genome.explain.v1.Explainer/Visualize" as const,
@@ -3178,9 +3339,9 @@ export interface ExplainerServer extends UntypedServiceImplementation {
   /** Describes one model: features, outputs, supported methods, checksum. */
   describeModel: handleUnaryCall<DescribeModelRequest, DescribeModelResponse>;
   /**
-   * RESERVED for the explanation visualiser: renders an explanation (force/waterfall/beeswarm plot, CAM overlay).
-   * Until the visualiser ships it always returns UNIMPLEMENTED; the message shape is fixed now so clients can be
-   * generated once.
+   * Draws a picture of an explanation (waterfall, force, beeswarm, bar, dependence, decision, CAM overlay, LIME
+   * text/bars, Anchors rule card) or of a model's internals (coefficients, one tree with a row's path, an ensemble
+   * summary) as SVG, PNG or HTML. Give an explanation document, or an ExplainRequest to explain and plot in one call.
    */
   visualize: handleUnaryCall<VisualizeRequest, VisualizeResponse>;
 }
@@ -3251,9 +3412,9 @@ export interface ExplainerClient extends Client {
     callback: (error: ServiceError | null, response: DescribeModelResponse) => void,
   ): ClientUnaryCall;
   /**
-   * RESERVED for the explanation visualiser: renders an explanation (force/waterfall/beeswarm plot, CAM overlay).
-   * Until the visualiser ships it always returns UNIMPLEMENTED; the message shape is fixed now so clients can be
-   * generated once.
+   * Draws a picture of an explanation (waterfall, force, beeswarm, bar, dependence, decision, CAM overlay, LIME
+   * text/bars, Anchors rule card) or of a model's internals (coefficients, one tree with a row's path, an ensemble
+   * summary) as SVG, PNG or HTML. Give an explanation document, or an ExplainRequest to explain and plot in one call.
    */
   visualize(
     request: VisualizeRequest,
