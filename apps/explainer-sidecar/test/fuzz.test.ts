@@ -6,7 +6,7 @@
 //
 // Reproduce / explore (environment):
 //   GENOME_FUZZ_SEED=n          seed (default below)
-//   GENOME_FUZZ_BUDGET_MS=n     time budget per configuration (default 40000)
+//   GENOME_FUZZ_BUDGET_MS=n     time budget per configuration (default 30000)
 //   GENOME_FUZZ_CONFIG=default|remote   run one configuration
 //   GENOME_FUZZ_CASES=12,57     replay only these case indices (from a failure's seedIndex)
 //   GENOME_FUZZ_CONTINUE=1      after a crash is pinned to its case, restart the server and keep fuzzing
@@ -23,7 +23,7 @@ import { startSidecarProcess } from './helpers/sidecar-process.js';
 import { healthCheck } from '../../../tools/test-std-clients.js';
 
 const SEED = Number(process.env.GENOME_FUZZ_SEED ?? 20_240_611);
-const BUDGET_MS = Number(process.env.GENOME_FUZZ_BUDGET_MS ?? 40_000);
+const BUDGET_MS = Number(process.env.GENOME_FUZZ_BUDGET_MS ?? 30_000);
 const ONLY = process.env.GENOME_FUZZ_CONFIG;
 const CASES = process.env.GENOME_FUZZ_CASES ? process.env.GENOME_FUZZ_CASES.split(',').map(Number) : undefined;
 const CONTINUE = process.env.GENOME_FUZZ_CONTINUE === '1';

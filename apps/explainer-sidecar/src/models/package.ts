@@ -55,7 +55,8 @@ async function loadOpened(pkg: GenomePackage, spec: Extract<ModelSpec, { kind: '
       if (!(err instanceof ModelFormatError) || (err.code !== 'UNSUPPORTED' && err.code !== 'INVALID_MODEL')) throw err;
       opened = await pkg.open({ engine: 'auto', ...modelOptions });
     }
-    const bg = await pkg.background();
+    // Every row of the background file (covers for ONNX trees); explainers use the first `rows`.
+    const bg = await pkg.background({ maxRows: Infinity });
     const limit = m.explainer?.background?.rows;
     const bgRows = bg ? Math.min(bg.nRows, limit ?? bg.nRows) : 0;
     const featureNames = m.input.features?.map((f) => f.name) ?? bg?.featureNames ?? [];
@@ -72,8 +73,9 @@ async function loadOpened(pkg: GenomePackage, spec: Extract<ModelSpec, { kind: '
       const outputNames = named && named.length === ensemble.nOutputs ? [...named] : [...ensemble.outputNames];
       ensemble = { ...ensemble, featureNames: [...featureNames], outputNames };
     }
-    // Formats without node covers (ONNX) get them from the background rows, so path-dependent TreeSHAP works.
-    if (ensemble && !ensemble.hasCovers && background) ensemble = withCovers(ensemble, background.data, background.rows);
+    // Formats without node covers (ONNX) get them from every row of the background file (so a package that ships its
+    // training data reproduces the training covers), while explainers use the first `explainer.background.rows`.
+    if (ensemble && !ensemble.hasCovers && bg && bg.nRows > 0) ensemble = withCovers(ensemble, bg.rows, bg.nRows);
     const description: ModelDescription = {
       name: spec.name ?? m.name,
       version,

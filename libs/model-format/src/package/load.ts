@@ -44,7 +44,11 @@ export interface GenomePackage {
   /** Opens the model. Each call opens a fresh predictor; close it when done. */
   open(opts?: OpenOptions): Promise<OpenedGenomeModel>;
   /** The background rows (explainer.background, else artifacts.background), or undefined when there are none. */
-  background(): Promise<BackgroundData | undefined>;
+  /**
+   * The background rows: the first `explainer.background.rows` of the file (what explainers use), or up to
+   * `maxRows` (`Infinity`: every row, e.g. to give an ONNX forest its covers from all the data the package ships).
+   */
+  background(options?: { maxRows?: number }): Promise<BackgroundData | undefined>;
   /** The precomputed sample explanations, with explanation files read. */
   samples(): Promise<{ id?: string; input?: unknown; explanation: Explanation }[]>;
   /** Removes the extracted files of an archive package. Safe to call twice. */
@@ -142,7 +146,7 @@ async function fromDirectory(root: string, tempDir: string | undefined): Promise
     root,
     resolve: (rel) => inside(root, rel, 'path'),
     open: (o) => openModel(pkg, o ?? {}),
-    async background() {
+    async background(options: { maxRows?: number } = {}) {
       const bg = manifest.explainer?.background;
       const rel = bg?.path ?? manifest.artifacts?.background;
       if (!rel) return undefined;
@@ -151,7 +155,7 @@ async function fromDirectory(root: string, tempDir: string | undefined): Promise
         throw new ModelFormatError('INVALID_PACKAGE', 'background data needs /input/features to name its columns');
       }
       const file = await checkFile(root, rel, bg ? '/explainer/background/path' : '/artifacts/background');
-      return parseBackgroundCsv(await readFile(file, 'utf8'), features, rel, bg?.rows ?? Infinity);
+      return parseBackgroundCsv(await readFile(file, 'utf8'), features, rel, options.maxRows ?? bg?.rows ?? Infinity);
     },
     async samples() {
       const out: { id?: string; input?: unknown; explanation: Explanation }[] = [];
