@@ -16,6 +16,7 @@ export {
   defaultChartKind,
   chartKind,
   chartMarks,
+  isModelChart,
   DEFAULT_MAX_MARKS,
   CHART_KINDS,
   EXPLANATION_CHART_KINDS,

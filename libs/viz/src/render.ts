@@ -4,8 +4,8 @@
  * what is accepted.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { LinearModel, RawRow, TreeEnsemble } from '@genome/model-format';
-import { VizError } from './errors.js';
+import type { Explanation, LinearModel, RawRow, TreeEnsemble } from '@genome/model-format';
+import { invalid } from './core/chart.js';
 import { readExplanation } from './core/explanation.js';
 import { svgSize, svgToPng } from './core/png.js';
 import { barSvg, beeswarmSvg, decisionSvg, dependenceSvg, forceStackedSvg, forceSvg, waterfallSvg } from './shap/index.js';
@@ -31,6 +31,10 @@ export const EXPLANATION_CHART_KINDS = [
 export const MODEL_CHART_KINDS = ['coefficients', 'tree', 'ensemble'] as const;
 export type ChartKind = (typeof EXPLANATION_CHART_KINDS)[number] | (typeof MODEL_CHART_KINDS)[number];
 export const CHART_KINDS: readonly ChartKind[] = [...EXPLANATION_CHART_KINDS, ...MODEL_CHART_KINDS];
+/** True for the charts drawn from a model rather than an explanation. */
+export function isModelChart(kind: string): boolean {
+  return (MODEL_CHART_KINDS as readonly string[]).includes(kind);
+}
 /** Older names still accepted. */
 const ALIASES: Readonly<Record<string, ChartKind>> = { image_overlay: 'cam_overlay', summary: 'beeswarm', scatter: 'dependence', coefficient: 'coefficients' };
 
@@ -123,8 +127,12 @@ function intOption(options: Record<string, unknown>, name: string, fallback: num
  * most 2,000 boxes) and ensemble summaries are small by construction and count 0.
  */
 export function chartMarks(kind: ChartKind, explanation: unknown, options: Record<string, unknown> = {}): number {
-  if ((MODEL_CHART_KINDS as readonly string[]).includes(kind)) return 0;
-  const e = readExplanation(explanation);
+  if (isModelChart(kind)) return 0;
+  return marksOf(kind, readExplanation(explanation), options);
+}
+
+/** {@link chartMarks} of an explanation already read. */
+function marksOf(kind: ChartKind, e: Explanation, options: Record<string, unknown>): number {
   const rows = Array.isArray(options.rows) ? options.rows.length : e.values.length;
   const features = e.featureNames.length;
   switch (kind) {
@@ -144,10 +152,6 @@ export function chartMarks(kind: ChartKind, explanation: unknown, options: Recor
 }
 
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-function invalid(message: string): never {
-  throw new VizError('INVALID_INPUT', message);
-}
 
 /** The chart kind a request names, after aliases; undefined for ''. */
 export function chartKind(kind: string | undefined): ChartKind | undefined {
@@ -200,7 +204,6 @@ function svgPage(svg: string): string {
 export async function renderChart(req: ChartRequest): Promise<RenderedChart> {
   const format = FORMATS[(req.format ?? '').trim().toLowerCase()];
   if (!format) invalid(`unknown format ${JSON.stringify(String(req.format).slice(0, 60))}; formats: svg, png, html (or image/svg+xml, image/png, text/html)`);
-  const isModelChart = (kind: ChartKind) => (MODEL_CHART_KINDS as readonly string[]).includes(kind);
   let kind = chartKind(req.kind);
   // Parsed and checked once (JSON text included); the chart reads the checked object.
   const e = req.explanation === undefined ? undefined : readExplanation(req.explanation);
@@ -216,7 +219,7 @@ export async function renderChart(req: ChartRequest): Promise<RenderedChart> {
   }
   if (req.signal?.aborted) throw req.signal.reason;
   if (e !== undefined) {
-    const marks = chartMarks(kind, e, options);
+    const marks = isModelChart(kind) ? 0 : marksOf(kind, e, options);
     const maxMarks = req.maxMarks ?? DEFAULT_MAX_MARKS;
     if (marks > maxMarks) {
       invalid(`this ${kind} chart would draw ${marks} marks (rows x features shown), more than the ${maxMarks} allowed; send fewer rows, lower max_display, or draw a bar chart of the mean |value|`);

@@ -19,11 +19,12 @@ import { SidecarError } from '../errors.js';
 import { dataFromInstances } from '../explain/input.js';
 import { restAnswer } from '../explain/encode.js';
 import type { ExplainCall } from '../explain/service.js';
+import { isModelChart } from '@genome/viz';
 import { visualize, type VisualizeCall } from '../visualize/service.js';
 import type { RawCell } from '@genome/model-format';
 import { modelMetadata } from './metadata.js';
 import { uiAsset } from '../ui/assets.js';
-import { HttpError, clip, decodePathSegment, guardedHandler, listenHttp, parseJsonBody, quote, readBody, splitTarget, type TlsFiles } from '@genome/server-kit';
+import { HttpError, clip, decodePathSegment, guardedHandler, listenHttp, parseJsonBody, quote, readBody, splitTarget, type Principal, type TlsFiles } from '@genome/server-kit';
 
 /** Deepest nesting of arrays/objects in a request body (an image as nested [C][H][W] lists needs 5). */
 export const MAX_JSON_DEPTH = 64;
@@ -94,64 +95,26 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
     send(res, s.http, { error: s.message });
   };
 
-  const explain = async (rawName: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /** What a POST route's body runs with. */
+  interface PostCall {
+    scope: CallScope;
+    requestId: string;
+    principal: Principal;
+    /** Logged with the call's outcome (`method` also labels the metrics). */
+    fields: Record<string, unknown>;
+    /** Reads and parses the body: a JSON object, nesting bounded; `expected` says what it should look like. */
+    body(expected: string): Promise<Record<string, unknown>>;
+  }
+
+  /**
+   * The frame of a POST route: a deadline and client-cancel scope, refusal while draining, the caller authenticated
+   * before anything else (the route checks its model before it reads the body), one success log line and metric,
+   * one error path.
+   */
+  const postCall = async (rpc: string, req: IncomingMessage, res: ServerResponse, run: (call: PostCall) => Promise<void>): Promise<void> => {
     const scope = new CallScope(ctx.shutdownSignal, Date.now() + ctx.limits.defaultDeadlineMs, ctx.metrics);
     const requestId = String(req.headers['x-request-id'] ?? randomUUID()).slice(0, 200);
     // Client went away before we answered: stop the work.
-    const onClose = () => {
-      if (!res.writableEnded) scope.cancel('client');
-    };
-    res.on('close', onClose);
-    let method = '';
-    let model = '';
-    let version = '';
-    let release = () => {};
-    try {
-      if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
-      // Who asks, and for which model, before anything else (the body is not even read for a refused caller).
-      const principal = ctx.auth.authenticate(req.headers.authorization);
-      // One model snapshot for the whole call, leased until it ends (see ExplainService.lease).
-      const lease = ctx.service.lease(principal, { name: segment(rawName, 'model name') });
-      release = lease.release;
-      const m = lease.model;
-      model = m.description.name;
-      version = m.description.version;
-      const body = parseJsonBody(await readBody(req, opts.maxBodyBytes, scope.signal), req.headers['content-type'], {
-        maxDepth: MAX_JSON_DEPTH,
-        invalid: (message) => new SidecarError('INVALID_REQUEST', message),
-        depthHint: '; send rows as flat lists of numbers',
-        expected: 'a JSON object like {"instances": [[...], ...]}',
-      });
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SidecarError('INVALID_REQUEST', `request body must be a JSON object like {"instances": [[...], ...]}, got ${quote(body)}`);
-      const p = ctx.service.prepare(m, explainCallFromBody(ctx, body as Record<string, unknown>, EXPLAIN_FIELDS));
-      method = p.method.name;
-      const e = await ctx.service.run(p, scope.signal);
-      // Written in pieces with pauses, so a large answer does not stop the loop.
-      const answer = await restAnswer(e, p.model.description, requestId, scope.signal);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
-      for (const b of answer.buffers) res.write(b);
-      res.end();
-      ctx.metrics.observe('rest', 'explain', method, 'OK', scope.elapsedMs() / 1000);
-      ctx.logger.info({ transport: 'rest', rpc: 'explain', method, model, ...(version ? { version } : {}), rows: p.rows, requestId, ms: +scope.elapsedMs().toFixed(3), status: 'OK' }, 'call done');
-    } catch (err) {
-      failWith(req, res, 'explain', err, { method, model, requestId, ms: +scope.elapsedMs().toFixed(3) }, scope.elapsedMs() / 1000);
-    } finally {
-      release();
-      res.off('close', onClose);
-      scope.dispose();
-    }
-  };
-
-  /**
-   * POST /v1/models/{name}:visualize: draws `explanation` (a genome.explanation/v1 document), or explains
-   * `instances` and draws the result (explain and plot), or draws the model's internals (`kind` coefficients, tree,
-   * ensemble; `row` or `instances[0]` highlights a path). Answers the picture itself, or JSON
-   * {kind, content_type, width, height, content, explanation?} when the client accepts application/json
-   * (content base64 for PNG).
-   */
-  const visualizeRoute = async (rawName: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const scope = new CallScope(ctx.shutdownSignal, Date.now() + ctx.limits.defaultDeadlineMs, ctx.metrics);
-    const requestId = String(req.headers['x-request-id'] ?? randomUUID()).slice(0, 200);
     const onClose = () => {
       if (!res.writableEnded) scope.cancel('client');
     };
@@ -160,18 +123,64 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
     try {
       if (ctx.isDraining()) throw new SidecarError('SHUTTING_DOWN', 'the server is shutting down; retry on another replica');
       const principal = ctx.auth.authenticate(req.headers.authorization);
+      const body = async (expected: string): Promise<Record<string, unknown>> => {
+        const b = parseJsonBody(await readBody(req, opts.maxBodyBytes, scope.signal), req.headers['content-type'], {
+          maxDepth: MAX_JSON_DEPTH,
+          invalid: (message) => new SidecarError('INVALID_REQUEST', message),
+          depthHint: '; send rows as flat lists of numbers',
+          expected,
+        });
+        if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new SidecarError('INVALID_REQUEST', `request body must be ${expected}, got ${quote(b)}`);
+        return b as Record<string, unknown>;
+      };
+      await run({ scope, requestId, principal, fields, body });
+      ctx.metrics.observe('rest', rpc, String(fields.method ?? ''), 'OK', scope.elapsedMs() / 1000);
+      ctx.logger.info({ transport: 'rest', rpc, ...fields, ms: +scope.elapsedMs().toFixed(3), status: 'OK' }, 'call done');
+    } catch (err) {
+      failWith(req, res, rpc, err, { ...fields, ms: +scope.elapsedMs().toFixed(3) }, scope.elapsedMs() / 1000);
+    } finally {
+      res.off('close', onClose);
+      scope.dispose();
+    }
+  };
+
+  const explain = (rawName: string, req: IncomingMessage, res: ServerResponse): Promise<void> =>
+    postCall('explain', req, res, async ({ scope, requestId, principal, fields, body }) => {
+      // One model snapshot for the whole call, leased until it ends (see ExplainService.lease); checked before the
+      // body is even read.
+      const lease = ctx.service.lease(principal, { name: segment(rawName, 'model name') });
+      try {
+        const m = lease.model;
+        Object.assign(fields, { model: m.description.name, ...(m.description.version ? { version: m.description.version } : {}) });
+        const b = await body('a JSON object like {"instances": [[...], ...]}');
+        const p = ctx.service.prepare(m, explainCallFromBody(ctx, b, EXPLAIN_FIELDS));
+        fields.method = p.method.name;
+        const e = await ctx.service.run(p, scope.signal);
+        // Written in pieces with pauses, so a large answer does not stop the loop.
+        const answer = await restAnswer(e, p.model.description, requestId, scope.signal);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
+        for (const chunk of answer.buffers) res.write(chunk);
+        res.end();
+        fields.rows = p.rows;
+      } finally {
+        lease.release();
+      }
+    });
+
+  /**
+   * POST /v1/models/{name}:visualize: draws `explanation` (a genome.explanation/v1 document), or explains
+   * `instances` and draws the result (explain and plot), or draws the model's internals (`kind` coefficients, tree,
+   * ensemble; `row` or `instances[0]` highlights a path). Answers the picture itself, or JSON
+   * {kind, content_type, width, height, content, explanation?} when the client accepts application/json
+   * (content base64 for PNG).
+   */
+  const visualizeRoute = (rawName: string, req: IncomingMessage, res: ServerResponse): Promise<void> =>
+    postCall('visualize', req, res, async ({ scope, principal, fields, body }) => {
       const name = segment(rawName, 'model name');
       // The caller must be allowed this model whatever it draws (an explanation it sent included).
       ctx.service.entryFor(principal, { name });
       fields.model = name;
-      const body = parseJsonBody(await readBody(req, opts.maxBodyBytes, scope.signal), req.headers['content-type'], {
-        maxDepth: MAX_JSON_DEPTH,
-        invalid: (message) => new SidecarError('INVALID_REQUEST', message),
-        depthHint: '; send rows as flat lists of numbers',
-        expected: 'a JSON object like {"kind": "waterfall", "instances": [[...]]} or {"kind": "beeswarm", "explanation": {...}}',
-      });
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SidecarError('INVALID_REQUEST', `request body must be a JSON object like {"kind": "waterfall", "instances": [[...]]}, got ${quote(body)}`);
-      const b = body as Record<string, unknown>;
+      const b = await body('a JSON object like {"kind": "waterfall", "instances": [[...]]} or {"kind": "beeswarm", "explanation": {...}}');
       const extra = Object.keys(b).filter((k) => !VISUALIZE_FIELDS.includes(k));
       if (extra.length) throw new SidecarError('INVALID_REQUEST', `unknown field(s) ${extra.slice(0, 5).map((k) => clip(k)).join(', ')}; accepted: ${VISUALIZE_FIELDS.join(', ')}`);
       for (const k of ['kind', 'format'] as const) {
@@ -186,7 +195,7 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
         const stray = ['instances', 'inputs', 'method', 'parameters', 'outputs', 'row'].filter((k) => b[k] !== undefined);
         if (stray.length) throw new SidecarError('INVALID_REQUEST', `with "explanation" there is nothing to explain; drop ${stray.join(', ')}`);
         v.explanation = b.explanation;
-      } else if (['coefficients', 'tree', 'ensemble'].includes(kind)) {
+      } else if (isModelChart(kind)) {
         const row = b.row ?? (Array.isArray(instances) ? instances[0] : undefined);
         if (row !== undefined && (row === null || typeof row !== 'object')) throw new SidecarError('INVALID_REQUEST', `"row" must be an array of values or an object keyed by feature name, got ${quote(row)}`);
         v.model = { name };
@@ -220,15 +229,7 @@ export function restHandler(ctx: SidecarContext, opts: RestOptions) {
         });
         res.end(Buffer.from(r.chart.content.buffer, r.chart.content.byteOffset, r.chart.content.byteLength));
       }
-      ctx.metrics.observe('rest', 'visualize', String(fields.method ?? ''), 'OK', scope.elapsedMs() / 1000);
-      ctx.logger.info({ transport: 'rest', rpc: 'visualize', ...fields, ms: +scope.elapsedMs().toFixed(3), status: 'OK' }, 'call done');
-    } catch (err) {
-      failWith(req, res, 'visualize', err, { ...fields, ms: +scope.elapsedMs().toFixed(3) }, scope.elapsedMs() / 1000);
-    } finally {
-      res.off('close', onClose);
-      scope.dispose();
-    }
-  };
+    });
 
   /** GET routes that name a model: who asks first, then whether the model exists for them, then readiness. */
   const modelStatus = (req: IncomingMessage, res: ServerResponse, rawName: string, rawVersion: string | undefined): void => {

@@ -7,7 +7,7 @@
 import type { Explanation, LinearModel, RawCell, TreeEnsemble } from '@genome/model-format';
 import type { Principal } from '@genome/server-kit';
 import { quote } from '@genome/server-kit';
-import { MODEL_CHART_KINDS, type ChartImage, type ChartRequest, type RenderedChart } from '@genome/viz';
+import { isModelChart, MODEL_CHART_KINDS, type ChartImage, type ChartRequest, type RenderedChart } from '@genome/viz';
 import type { SidecarContext } from '../context.js';
 import { SidecarError } from '../errors.js';
 import type { ExplainCall, ModelRef } from '../explain/service.js';
@@ -75,7 +75,7 @@ export function imageFromTensor(data: ImageData, index: number): ChartImage | un
 }
 
 export async function visualize(ctx: SidecarContext, principal: Principal, v: VisualizeCall, signal: AbortSignal): Promise<VisualizeResult> {
-  const isModelChart = (MODEL_CHART_KINDS as readonly string[]).includes(v.kind);
+  const modelChart = isModelChart(v.kind);
   // Drawn on the chart worker, within the server's bounds on marks and pixels.
   const common = { kind: v.kind, format: v.format, options: v.options, maxPixels: ctx.limits.maxPngPixels, maxMarks: ctx.limits.maxChartMarks };
   const draw = (req: Omit<ChartRequest, 'signal'>) => ctx.charts.render(req, signal);
@@ -84,7 +84,7 @@ export async function visualize(ctx: SidecarContext, principal: Principal, v: Vi
   }
 
   if (v.explanation !== undefined) {
-    if (isModelChart) throw bad(`chart "${v.kind}" draws a model's internals, not an explanation: drop the explanation and name the model`);
+    if (modelChart) throw bad(`chart "${v.kind}" draws a model's internals, not an explanation: drop the explanation and name the model`);
     // A named model must be one the caller may use (the REST route always names one).
     if (v.model !== undefined) ctx.service.entryFor(principal, v.model);
     return { chart: await draw({ ...common, explanation: v.explanation }) };
@@ -92,7 +92,7 @@ export async function visualize(ctx: SidecarContext, principal: Principal, v: Vi
 
   if (v.explain === undefined) {
     if (v.model === undefined) throw bad('nothing to draw: send an explanation, rows to explain (explain and plot), or a model for a model-internals chart');
-    if (!isModelChart) throw bad(`a model alone is drawn as ${MODEL_CHART_KINDS.join(', ')}; chart ${quote(v.kind || '(none)')} needs an explanation or rows to explain`);
+    if (!modelChart) throw bad(`a model alone is drawn as ${MODEL_CHART_KINDS.join(', ')}; chart ${quote(v.kind || '(none)')} needs an explanation or rows to explain`);
     const lease = ctx.service.lease(principal, v.model);
     try {
       const m = lease.model;
@@ -116,7 +116,7 @@ export async function visualize(ctx: SidecarContext, principal: Principal, v: Vi
     }
   }
 
-  if (isModelChart) throw bad(`chart "${v.kind}" draws a model's internals: name the model (and, for "tree", a row) instead of rows to explain`);
+  if (modelChart) throw bad(`chart "${v.kind}" draws a model's internals: name the model (and, for "tree", a row) instead of rows to explain`);
   const lease = ctx.service.lease(principal, v.explain.model);
   try {
     const m = lease.model;

@@ -5,6 +5,7 @@
 import type { Explanation } from '@genome/model-format';
 import { VizError } from '../errors.js';
 import { linearScale, axis } from '../core/axis.js';
+import { invalid } from '../core/chart.js';
 import { heatColor, heatRgb, palette } from '../core/palette.js';
 import { el, text } from '../core/svg.js';
 import { dataUri, encodePng, isJpeg, isPng, jpegSize, pngSize } from './png-encode.js';
@@ -29,9 +30,6 @@ export const CAM_METHOD_NAMES: Readonly<Record<string, string>> = {
   eigencam: 'Eigen-CAM',
 };
 
-function invalid(message: string): never {
-  throw new VizError('INVALID_INPUT', message);
-}
 
 /** The CAM method of an explanation (`cam.gradcam` or a bare `gradcam`), or throws UNSUPPORTED naming the method. */
 export function camMethodOf(e: Explanation, chart: string): string {

@@ -1,60 +1,20 @@
 /**
- * A minimal PNG encoder for 8-bit RGBA / RGB pixels (zlib from node:zlib, CRC-32 here), and the size readers the
+ * PNG encoding of 8-bit RGBA / RGB pixels (pngjs, as @genome/gradcam encodes its overlays), and the size readers the
  * CAM overlay needs to embed caller images (PNG IHDR, JPEG SOFn) without decoding them.
  */
-import { deflateSync } from 'node:zlib';
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (ISO-HDLC, as PNG chunks use). */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
+import { PNG } from 'pngjs';
 
 const SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/**
- * Encodes `width x height` pixels (row-major, `channels` 3 = RGB or 4 = RGBA bytes) as a PNG. Each scanline uses
- * the Sub filter (small, smooth heatmaps compress well with it).
- */
+/** Encodes `width x height` pixels (row-major, `channels` 3 = RGB or 4 = RGBA bytes) as a PNG. */
 export function encodePng(width: number, height: number, pixels: Uint8Array, channels: 3 | 4 = 4): Uint8Array {
   const stride = width * channels;
   if (pixels.length !== stride * height) throw new RangeError(`encodePng: expected ${stride * height} bytes, got ${pixels.length}`);
-  const raw = new Uint8Array((stride + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const o = y * (stride + 1);
-    const s = y * stride;
-    raw[o] = 1; // Sub
-    for (let i = 0; i < stride; i++) raw[o + 1 + i] = (pixels[s + i]! - (i >= channels ? pixels[s + i - channels]! : 0)) & 0xff;
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = channels === 4 ? 6 : 2; // colour type RGBA / RGB
-  ihdr[10] = 0;
-  ihdr[11] = 0;
-  ihdr[12] = 0;
-  return new Uint8Array(Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))]));
+  const colorType = channels === 4 ? 6 : 2;
+  const options = { width, height, colorType, inputColorType: colorType, inputHasAlpha: channels === 4 } as const;
+  const png = new PNG(options);
+  png.data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  return new Uint8Array(PNG.sync.write(png, options));
 }
 
 /** True when `bytes` start with the PNG signature. */

@@ -1,11 +1,11 @@
 /** Coefficients of a linear or logistic model (one output) as signed horizontal bars. */
 import type { LinearModel } from '@genome/model-format';
 import type { ChartOptions } from '../core/chart.js';
-import { sizeOption } from '../core/chart.js';
+import { intOption, invalid, sizeOption } from '../core/chart.js';
 import { formatNumber, formatSigned } from '../core/format.js';
 import { signColor } from '../core/palette.js';
 import { svgDocument } from '../core/svg.js';
-import { fail, header, horizontalBars, intOption, linkName, namesOption } from './common.js';
+import { header, horizontalBars, linkName, namesOption } from './common.js';
 
 export interface CoefficientsOptions extends ChartOptions {
   /** Output (index or name) whose coefficients are drawn; default: the last one (the positive class of a binary classifier). */
@@ -18,12 +18,12 @@ export interface CoefficientsOptions extends ChartOptions {
 
 function checkModel(model: LinearModel): void {
   if (model === null || typeof model !== 'object' || !(model.coefficients instanceof Float64Array) || !(model.intercepts instanceof Float64Array)) {
-    fail('coefficientsSvg needs a LinearModel (from loadOnnxLinearModel)');
+    invalid('coefficientsSvg needs a LinearModel (from loadOnnxLinearModel)');
   }
   const { nFeatures: F, nOutputs: K } = model;
-  if (!Number.isInteger(F) || F < 0 || !Number.isInteger(K) || K < 1) fail(`the linear model has an invalid shape (${F} features, ${K} outputs)`);
-  if (model.coefficients.length !== F * K) fail(`the linear model has ${model.coefficients.length} coefficients, expected ${K} x ${F}`);
-  if (model.intercepts.length !== K) fail(`the linear model has ${model.intercepts.length} intercepts, expected ${K}`);
+  if (!Number.isInteger(F) || F < 0 || !Number.isInteger(K) || K < 1) invalid(`the linear model has an invalid shape (${F} features, ${K} outputs)`);
+  if (model.coefficients.length !== F * K) invalid(`the linear model has ${model.coefficients.length} coefficients, expected ${K} x ${F}`);
+  if (model.intercepts.length !== K) invalid(`the linear model has ${model.intercepts.length} intercepts, expected ${K}`);
 }
 
 /** Index of the output drawn: a number, an output name, or the last output. */
@@ -32,10 +32,10 @@ export function linearOutputIndex(model: LinearModel, output: number | string | 
   if (output === undefined) return K - 1;
   if (typeof output === 'string') {
     const i = model.outputNames.indexOf(output);
-    if (i < 0) fail(`output ${JSON.stringify(output.slice(0, 100))} is not one of the model's outputs: ${model.outputNames.slice(0, 20).join(', ')}`);
+    if (i < 0) invalid(`output ${JSON.stringify(output.slice(0, 100))} is not one of the model's outputs: ${model.outputNames.slice(0, 20).join(', ')}`);
     return i;
   }
-  if (typeof output !== 'number' || !Number.isInteger(output) || output < 0 || output >= K) fail(`output must be an integer in [0, ${K - 1}] or an output name, got ${String(output).slice(0, 40)}`);
+  if (typeof output !== 'number' || !Number.isInteger(output) || output < 0 || output >= K) invalid(`output must be an integer in [0, ${K - 1}] or an output name, got ${String(output).slice(0, 40)}`);
   return output;
 }
 

@@ -2,26 +2,13 @@
 import { axis, linearScale } from '../core/axis.js';
 import { palette } from '../core/palette.js';
 import { el, text, textWidth, truncate } from '../core/svg.js';
-import { VizError } from '../errors.js';
-
-export function fail(message: string): never {
-  throw new VizError('INVALID_INPUT', message);
-}
-
-/** An integer option in [min, max], or its default. */
-export function intOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(`${name} must be an integer in [${min}, ${max}], got ${String(value).slice(0, 40)}`);
-  }
-  return value;
-}
+import { invalid } from '../core/chart.js';
 
 /** Checks a `featureNames` override against the model's feature count. */
 export function namesOption(names: readonly string[] | undefined, count: number, fallback: (i: number) => string): string[] {
   if (names === undefined) return Array.from({ length: count }, (_, i) => fallback(i));
   if (!Array.isArray(names) || names.length !== count || names.some((n) => typeof n !== 'string')) {
-    fail(`featureNames must be ${count} strings (one per model feature), got ${Array.isArray(names) ? `${names.length} entries` : typeof names}`);
+    invalid(`featureNames must be ${count} strings (one per model feature), got ${Array.isArray(names) ? `${names.length} entries` : typeof names}`);
   }
   return [...names];
 }

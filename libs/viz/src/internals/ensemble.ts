@@ -3,11 +3,11 @@ import { Decision, type FeatureType, type TreeEnsemble } from '@genome/model-for
 import { format } from 'd3-format';
 import { axis, linearScale } from '../core/axis.js';
 import type { ChartOptions } from '../core/chart.js';
-import { sizeOption } from '../core/chart.js';
+import { intOption, sizeOption } from '../core/chart.js';
 import { formatNumber } from '../core/format.js';
 import { palette } from '../core/palette.js';
 import { el, svgDocument, text } from '../core/svg.js';
-import { header, horizontalBars, intOption, linkName } from './common.js';
+import { header, horizontalBars, linkName } from './common.js';
 import { checkTreeModel, coverKind, formatName } from './tree-model.js';
 
 const count = format(',d');

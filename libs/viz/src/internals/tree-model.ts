@@ -1,7 +1,7 @@
 /** Reading a model-format tree ensemble for the internals charts: shape checks and per-tree structure. */
 import { Decision, encodeRows, findLeaf, type RawRow, type TreeEnsemble } from '@genome/model-format';
 import { format } from 'd3-format';
-import { fail } from './common.js';
+import { invalid } from '../core/chart.js';
 
 const precise = format('.6~g');
 
@@ -23,9 +23,9 @@ export function checkTreeModel(model: TreeEnsemble, fn: string): void {
     !(model.value instanceof Float64Array) ||
     !Array.isArray(model.featureNames)
   ) {
-    fail(`${fn} needs a TreeEnsemble from @genome/model-format (loadTreeModel, loadXGBoostModel, loadLightGBMModel or loadOnnxTreeEnsemble)`);
+    invalid(`${fn} needs a TreeEnsemble from @genome/model-format (loadTreeModel, loadXGBoostModel, loadLightGBMModel or loadOnnxTreeEnsemble)`);
   }
-  if (model.treeOffsets.length !== model.nTrees + 1) fail(`the model's treeOffsets has ${model.treeOffsets.length} entries for ${model.nTrees} trees`);
+  if (model.treeOffsets.length !== model.nTrees + 1) invalid(`the model's treeOffsets has ${model.treeOffsets.length} entries for ${model.nTrees} trees`);
 }
 
 /** Structure of one tree: nodes in pre-order with parent, depth, subtree size and pre-order intervals. */
@@ -86,7 +86,7 @@ export function encodeRow(model: TreeEnsemble, row: RawRow): Float64Array {
   try {
     return encodeRows(model, [row]);
   } catch (e) {
-    fail(`row: ${(e as Error).message}`);
+    invalid(`row: ${(e as Error).message}`);
   }
 }
 
@@ -97,7 +97,7 @@ export function rowPath(model: TreeEnsemble, s: TreeStructure, x: Float64Array):
   let n = leaf;
   while (n !== s.root) {
     const p = s.parent.get(n);
-    if (p === undefined) fail(`model-format's findLeaf reached node ${leaf}, which is not in tree rooted at ${s.root}`);
+    if (p === undefined) invalid(`model-format's findLeaf reached node ${leaf}, which is not in tree rooted at ${s.root}`);
     path.push(p);
     n = p;
   }

@@ -5,11 +5,11 @@
  */
 import { Missing, type RawRow, type TreeEnsemble } from '@genome/model-format';
 import type { ChartOptions } from '../core/chart.js';
-import { sizeOption } from '../core/chart.js';
+import { intOption, invalid, sizeOption } from '../core/chart.js';
 import { formatNumber } from '../core/format.js';
 import { palette } from '../core/palette.js';
 import { el, escapeXml, num, svgDocument, text, textWidth, truncate } from '../core/svg.js';
-import { fail, header, intOption } from './common.js';
+import { header } from './common.js';
 import {
   checkTreeModel,
   coverKind,
@@ -52,7 +52,7 @@ export interface TreeRowPath {
 const MAX_DRAWN = 2000;
 
 function treeIndex(model: TreeEnsemble, tree: number | undefined): number {
-  if (model.nTrees < 1) fail('the model has no trees');
+  if (model.nTrees < 1) invalid('the model has no trees');
   return intOption('tree', tree, 0, 0, model.nTrees - 1);
 }
 
@@ -260,7 +260,7 @@ export function treeSvg(model: TreeEnsemble, options: TreeOptions = {}): string 
   if (options.height !== undefined) {
     const h = sizeOption('height', options.height, 0);
     const availH = h - head.height - panelH - 16;
-    if (availH <= 0) fail(`height ${h} leaves no room for the tree; use at least ${Math.ceil(head.height + panelH + 80)}`);
+    if (availH <= 0) invalid(`height ${h} leaves no room for the tree; use at least ${Math.ceil(head.height + panelH + 80)}`);
     scale = Math.min(scale, availH / contentH);
   }
   const height = options.height !== undefined ? options.height : Math.ceil(head.height + contentH * scale + panelH + 16);

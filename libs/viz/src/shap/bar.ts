@@ -4,12 +4,12 @@
  * explanation): red to the right, blue to the left, labelled `name = value`.
  */
 import { axis, linearScale } from '../core/axis.js';
-import { sizeOption, type ChartOptions } from '../core/chart.js';
+import { intOption, invalid, sizeOption, type ChartOptions } from '../core/chart.js';
 import { featureLabel, orderByMagnitude, outputIndex, outputSpaceLabel, readExplanation, rowValues } from '../core/explanation.js';
 import { formatNumber, formatShort, formatSigned } from '../core/format.js';
 import { palette, signColor } from '../core/palette.js';
 import { el, svgDocument, text, textWidth, truncate } from '../core/svg.js';
-import { countOption, invalid, labelWidth, meanAbs, orderDesc, outputSuffix, titleElement, tooltip, valueMatrix } from './common.js';
+import { labelWidth, meanAbs, orderDesc, outputSuffix, titleElement, tooltip, valueMatrix } from './common.js';
 
 export interface BarOptions extends ChartOptions {
   /** Output index or name (default: the last output). */
@@ -29,7 +29,7 @@ export function barSvg(explanation: unknown, options: BarOptions = {}): string {
   if (n === 0) invalid('the explanation has no rows to plot');
   const fs = sizeOption('fontSize', options.fontSize, 12, 64);
   const width = sizeOption('width', options.width, 640);
-  const maxDisplay = countOption('maxDisplay', options.maxDisplay, 10, 1000);
+  const maxDisplay = intOption('maxDisplay', options.maxDisplay, 10, 1, 1000);
   const m = e.featureNames.length;
   const single = n === 1;
   // One row: signed values; many rows: mean |value|.

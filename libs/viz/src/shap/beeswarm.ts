@@ -3,27 +3,12 @@
  * spread vertically by shap's binning swarm, coloured by the feature's value within its own 5th-95th percentile.
  */
 import { axis, linearScale } from '../core/axis.js';
-import { sizeOption, type ChartOptions } from '../core/chart.js';
+import { intOption, sizeOption, type ChartOptions } from '../core/chart.js';
 import { outputIndex, outputSpaceLabel, readExplanation } from '../core/explanation.js';
 import { formatNumber, formatShort } from '../core/format.js';
 import { featureValueColor, palette } from '../core/palette.js';
 import { el, num, svgDocument, text, truncate } from '../core/svg.js';
-import {
-  checkRowBound,
-  colorBar,
-  colorBarWidth,
-  colorScale,
-  countOption,
-  dataColumn,
-  hash32,
-  invalid,
-  labelWidth,
-  meanAbs,
-  orderDesc,
-  outputSuffix,
-  titleElement,
-  valueMatrix,
-} from './common.js';
+import { checkRowBound, colorBar, colorBarWidth, colorScale, dataColumn, hash32, labelWidth, meanAbs, orderDesc, outputSuffix, titleElement, valueMatrix } from './common.js';
 
 export interface BeeswarmOptions extends ChartOptions {
   /** Output index or name (default: the last output). */
@@ -83,7 +68,7 @@ export function beeswarmSvg(explanation: unknown, options: BeeswarmOptions = {})
   checkRowBound('beeswarm', n, options.maxRows);
   const fs = sizeOption('fontSize', options.fontSize, 12, 64);
   const width = sizeOption('width', options.width, 720);
-  const maxDisplay = countOption('maxDisplay', options.maxDisplay, 10, 200);
+  const maxDisplay = intOption('maxDisplay', options.maxDisplay, 10, 1, 200);
   const m = e.featureNames.length;
   const values = valueMatrix(e, o);
   const importance = meanAbs(values, n, m);

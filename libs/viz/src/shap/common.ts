@@ -4,6 +4,7 @@
  */
 import type { Explanation } from '@genome/model-format';
 import { VizError } from '../errors.js';
+import { intOption, invalid } from '../core/chart.js';
 import { el, escapeXml, text, textWidth, truncate } from '../core/svg.js';
 import { featureValueColor, palette } from '../core/palette.js';
 
@@ -11,27 +12,14 @@ import { featureValueColor, palette } from '../core/palette.js';
 export const DEFAULT_MAX_ROWS = 1000;
 export const MAX_ROWS_BOUND = 5000;
 
-export function invalid(message: string): never {
-  throw new VizError('INVALID_INPUT', message);
-}
-
 export function unsupported(message: string): never {
   throw new VizError('UNSUPPORTED', message);
-}
-
-/** An integer count option (maxDisplay, maxRows) in [1, max]. */
-export function countOption(name: string, value: number | undefined, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    invalid(`${name} must be an integer in [1, ${max}], got ${String(value).slice(0, 40)}`);
-  }
-  return value;
 }
 
 /** Checks `maxRows` and that `rows` rows fit under it; the message says how to fix it. */
 export function checkRowBound(chart: string, rows: number, maxRows: number | undefined): number {
   if (rows === 0) invalid('the explanation has no rows to plot');
-  const bound = countOption('maxRows', maxRows, DEFAULT_MAX_ROWS, MAX_ROWS_BOUND);
+  const bound = intOption('maxRows', maxRows, DEFAULT_MAX_ROWS, 1, MAX_ROWS_BOUND);
   if (rows > bound) {
     invalid(
       `the ${chart} plot draws every row and the explanation has ${rows} rows, more than maxRows (${bound}); ` +

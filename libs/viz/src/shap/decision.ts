@@ -3,12 +3,12 @@
  * attributions feature by feature (most important feature on top) to its output at the top; x = model output.
  */
 import { axis, linearScale } from '../core/axis.js';
-import { sizeOption, type ChartOptions } from '../core/chart.js';
+import { intOption, invalid, sizeOption, type ChartOptions } from '../core/chart.js';
 import { featureLabel, outputIndex, outputSpaceLabel, readExplanation } from '../core/explanation.js';
 import { formatNumber } from '../core/format.js';
 import { palette, signColor } from '../core/palette.js';
 import { el, num, svgDocument, text, textWidth, truncate } from '../core/svg.js';
-import { checkRowBound, countOption, invalid, labelWidth, orderDesc, outputSuffix, titleElement, tooltip, valueMatrix } from './common.js';
+import { checkRowBound, labelWidth, orderDesc, outputSuffix, titleElement, tooltip, valueMatrix } from './common.js';
 
 export interface DecisionOptions extends ChartOptions {
   /** Output index or name (default: the last output). */
@@ -42,7 +42,7 @@ export function decisionSvg(explanation: unknown, options: DecisionOptions = {})
   if (rows.length === 0) invalid('the explanation has no rows to plot');
   const fs = sizeOption('fontSize', options.fontSize, 12, 64);
   const width = sizeOption('width', options.width, 640);
-  const maxDisplay = countOption('maxDisplay', options.maxDisplay, 20, 1000);
+  const maxDisplay = intOption('maxDisplay', options.maxDisplay, 20, 1, 1000);
   const m = e.featureNames.length;
   const n = rows.length;
   const all = valueMatrix(e, o);

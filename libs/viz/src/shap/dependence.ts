@@ -5,25 +5,12 @@
 import { scalePoint } from 'd3-scale';
 import type { Explanation } from '@genome/model-format';
 import { axis, linearScale } from '../core/axis.js';
-import { sizeOption, type ChartOptions } from '../core/chart.js';
+import { invalid, sizeOption, type ChartOptions } from '../core/chart.js';
 import { outputIndex, outputSpaceLabel, readExplanation } from '../core/explanation.js';
 import { formatNumber } from '../core/format.js';
 import { featureValueColor, palette } from '../core/palette.js';
 import { el, num, svgDocument, text, textWidth, truncate } from '../core/svg.js';
-import {
-  checkRowBound,
-  colorBar,
-  colorBarWidth,
-  colorScale,
-  dataColumn,
-  featureIndex,
-  hashUnit,
-  invalid,
-  outputSuffix,
-  titleElement,
-  unsupported,
-  type Column,
-} from './common.js';
+import { checkRowBound, colorBar, colorBarWidth, colorScale, dataColumn, featureIndex, hashUnit, outputSuffix, titleElement, unsupported, type Column } from './common.js';
 
 export interface DependenceOptions extends ChartOptions {
   /**

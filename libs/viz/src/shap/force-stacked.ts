@@ -5,12 +5,12 @@
  * output line, the rest merged into one lighter band).
  */
 import { axis, axisTicks, linearScale } from '../core/axis.js';
-import { sizeOption, type ChartOptions } from '../core/chart.js';
+import { intOption, invalid, sizeOption, type ChartOptions } from '../core/chart.js';
 import { outputIndex, outputSpaceLabel, readExplanation } from '../core/explanation.js';
 import { formatNumber } from '../core/format.js';
 import { palette } from '../core/palette.js';
 import { el, num, svgDocument, text, textWidth } from '../core/svg.js';
-import { checkRowBound, countOption, directionLegend, invalid, meanAbs, orderDesc, outputSuffix, titleElement, tooltip, valueMatrix } from './common.js';
+import { checkRowBound, directionLegend, meanAbs, orderDesc, outputSuffix, titleElement, tooltip, valueMatrix } from './common.js';
 
 export type StackedOrder = 'similarity' | 'output' | 'original';
 
@@ -74,7 +74,7 @@ export function forceStackedSvg(explanation: unknown, options: ForceStackedOptio
   const fs = sizeOption('fontSize', options.fontSize, 12, 64);
   const width = sizeOption('width', options.width, 900);
   const height = sizeOption('height', options.height, 420);
-  const maxDisplay = countOption('maxDisplay', options.maxDisplay, 10, 200);
+  const maxDisplay = intOption('maxDisplay', options.maxDisplay, 10, 1, 200);
   const orderName = options.order ?? 'similarity';
   if (orderName !== 'similarity' && orderName !== 'output' && orderName !== 'original') {
     invalid(`order must be 'similarity', 'output' or 'original', got ${JSON.stringify(String(orderName).slice(0, 40))}`);

@@ -3,12 +3,12 @@
  * row's output f(x) (top), largest |value| on top, the rest grouped into one "N other features" arrow.
  */
 import { axis, linearScale } from '../core/axis.js';
-import { sizeOption, type ChartOptions } from '../core/chart.js';
+import { intOption, sizeOption, type ChartOptions } from '../core/chart.js';
 import { featureLabel, orderByMagnitude, outputIndex, outputSpaceLabel, readExplanation, rowIndex, rowValues } from '../core/explanation.js';
 import { formatNumber, formatSigned } from '../core/format.js';
 import { palette, signColor } from '../core/palette.js';
 import { el, num, svgDocument, text, textWidth, truncate } from '../core/svg.js';
-import { countOption, labelWidth, outputSuffix, titleElement, tooltip } from './common.js';
+import { labelWidth, outputSuffix, titleElement, tooltip } from './common.js';
 
 export interface WaterfallOptions extends ChartOptions {
   /** Row of the explanation to draw (default 0). */
@@ -49,7 +49,7 @@ export function waterfallSvg(explanation: unknown, options: WaterfallOptions = {
   const r = rowIndex(e, options.row);
   const fs = sizeOption('fontSize', options.fontSize, 12, 64);
   const width = sizeOption('width', options.width, 640);
-  const maxDisplay = countOption('maxDisplay', options.maxDisplay, 10, 1000);
+  const maxDisplay = intOption('maxDisplay', options.maxDisplay, 10, 1, 1000);
   const values = rowValues(e, r, o);
   const m = values.length;
   const base = e.baseValues[r]![o]!;
