@@ -2,24 +2,29 @@
 import { ModelStoreError } from '../errors.js';
 import { assertSha256 } from './address.js';
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. Rejects with the first error. */
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. After a failure no new
+ * call starts, and the returned promise rejects with the first error only once every call already started has ended:
+ * a caller that cleans up after a failure (removes a partial download) never races calls still writing.
+ */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;
+  let firstError: unknown;
   async function worker(): Promise<void> {
     while (!failed && next < items.length) {
       const i = next++;
       try {
         results[i] = await fn(items[i] as T, i);
       } catch (err) {
+        if (!failed) firstError = err;
         failed = true;
-        throw err;
       }
     }
   }
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
-  await Promise.all(workers);
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker()));
+  if (failed) throw firstError;
   return results;
 }
 

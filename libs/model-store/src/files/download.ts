@@ -44,11 +44,16 @@ async function writeVerified(blobs: BlobStore, version: ModelVersion, file: Stor
   const { chunks } = await blobs.stream(file.sha256, what);
   await makeDirs(dirname(dest));
   const out = createWriteStream(dest, { flags: 'wx' });
+  // A write error (disk full, the directory gone) may come while the loop awaits the blob stream: keep it for the
+  // loop to throw, so that it can never become an uncaught 'error' event.
+  let writeError: Error | undefined;
+  out.on('error', (err) => (writeError ??= err));
   const hash = createHash('sha256');
   const counter = progress?.counter('download', file.path, file.size);
   let size = 0;
   try {
     for await (const chunk of chunks) {
+      if (writeError) throw writeError;
       hash.update(chunk);
       size += chunk.byteLength;
       if (size > file.size) break;
@@ -57,6 +62,7 @@ async function writeVerified(blobs: BlobStore, version: ModelVersion, file: Stor
     }
     out.end();
     await once(out, 'close');
+    if (writeError) throw writeError;
   } catch (err) {
     out.destroy();
     throw err;
