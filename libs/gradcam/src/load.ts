@@ -19,6 +19,13 @@ export interface LoadCamOptions {
   sessionOptions?: Record<string, unknown>;
   /** ONNX only: 'auto' (default) differentiates supported heads on typed arrays (`TYPED_HEAD_OPS`), others with TF.js; 'tfjs' always uses TF.js. */
   gradientEngine?: 'auto' | 'tfjs';
+  /**
+   * ONNX typed-array gradients only: 'auto' (default) times the step-by-step evaluator against the whole backward pass
+   * as one onnxruntime graph on the first image and keeps the faster; 'steps' or 'graph' pins one ('graph' needs a
+   * head whose steps all have a lowering, else the steps run). Pin it where gradients must match across processes
+   * bit for bit (the two agree to float32 rounding).
+   */
+  backwardEvaluator?: 'auto' | 'steps' | 'graph';
 }
 
 /**
@@ -34,6 +41,7 @@ export async function loadCamModel(src: string | Uint8Array | LayersModel | Grap
       tfBackend: options.tfBackend,
       sessionOptions: options.sessionOptions,
       gradientEngine: options.gradientEngine,
+      backwardEvaluator: options.backwardEvaluator,
     });
   }
   if (typeof src === 'string' && !/\.json$/i.test(src)) {

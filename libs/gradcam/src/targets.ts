@@ -30,8 +30,7 @@ export function resolveTargets(spec: CamTargets, outputs: Float32Array, n: numbe
     const k = spec === undefined ? 1 : (spec as { topK: number }).topK;
     if (!Number.isInteger(k) || k < 1 || k > nOut) throw new GradCamError('INVALID_INPUT', `topK must be an integer in 1..${nOut}, got ${k}.`);
     for (let i = 0; i < n; i++) {
-      const row = outputs.subarray(i * nOut, (i + 1) * nOut);
-      const order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
+      const order = topClasses(outputs.subarray(i * nOut, (i + 1) * nOut), k);
       for (let r = 0; r < k; r++) jobs.push({ image: i, target: { kind: 'class', index: order[r]!, softmax: false } });
     }
     return jobs;
@@ -46,16 +45,37 @@ export function resolveTargets(spec: CamTargets, outputs: Float32Array, n: numbe
   return jobs;
 }
 
+/**
+ * The k best classes of an output row, best first (ties: lower index first). Selection for small k (no sort of
+ * the whole row per image), a full sort otherwise.
+ */
+export function topClasses(row: Float32Array, k: number): number[] {
+  if (k > 8) return Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, k);
+  const out: number[] = [];
+  for (let r = 0; r < k; r++) {
+    let best = -1;
+    for (let i = 0; i < row.length; i++) {
+      if (out.includes(i)) continue;
+      if (best < 0 || row[i]! > row[best]!) best = i;
+    }
+    out.push(best);
+  }
+  return out;
+}
+
+/** Score of a class target on one output row: the raw output, or its softmax probability. */
+export function classScore(t: Extract<ResolvedTarget, { kind: 'class' }>, row: Float32Array): number {
+  if (!t.softmax) return row[t.index]!;
+  let m = Number.NEGATIVE_INFINITY;
+  for (const v of row) if (v > m) m = v;
+  let s = 0;
+  for (const v of row) s += Math.exp(v - m);
+  return Math.exp(row[t.index]! - m) / s;
+}
+
 /** Score of one target on one output row (used by the forward-only methods and reported for all). */
 export async function scoreOf(t: ResolvedTarget, row: Float32Array): Promise<number> {
-  if (t.kind === 'class') {
-    if (!t.softmax) return row[t.index]!;
-    let m = Number.NEGATIVE_INFINITY;
-    for (const v of row) if (v > m) m = v;
-    let s = 0;
-    for (const v of row) s += Math.exp(v - m);
-    return Math.exp(row[t.index]! - m) / s;
-  }
+  if (t.kind === 'class') return classScore(t, row);
   const tf = await loadTf();
   return tf.tidy(() => t.fn(tf.tensor1d(row), tf).dataSync()[0]!);
 }

@@ -1,7 +1,8 @@
 /** Properties of the typed-array CAM reductions (fast-check). */
 import t from 'tap';
 import fc from 'fast-check';
-import { firstComponentProjection, gradcamPlusPlusWeights, gradcamWeights, minMaxNormalize, weightedSum, xgradcamWeights } from '../src/index.js';
+import { firstComponentProjection, gradcamPlusPlusWeights, gradcamWeights, minMaxNormalize, resizeBilinear, weightedSum, xgradcamWeights } from '../src/index.js';
+import { upsampleNormalized } from '../src/cam/resize.js';
 
 const dims = fc.record({ C: fc.integer({ min: 1, max: 70 }), S: fc.integer({ min: 2, max: 60 }) });
 
@@ -89,4 +90,42 @@ t.test('topEigen (Jacobi for n <= 32, power iteration above) returns the largest
     }
     t.ok(maxQ <= value * (1 + 1e-9), `n=${n}: largest`);
   }
+});
+
+t.test('separable bilinear resize = the four-tap formula; fused upsample + min-max = minMaxNormalize(resizeBilinear)', async (t) => {
+  // the direct form resizeBilinear had before it became separable (same arithmetic, so equal bit for bit)
+  const direct = (src: Float64Array, h: number, w: number, outH: number, outW: number, ac: boolean): Float64Array => {
+    const out = new Float64Array(outH * outW);
+    const sy = ac ? (outH > 1 ? (h - 1) / (outH - 1) : 0) : h / outH;
+    const sx = ac ? (outW > 1 ? (w - 1) / (outW - 1) : 0) : w / outW;
+    for (let y = 0; y < outH; y++) {
+      let py = ac ? y * sy : (y + 0.5) * sy - 0.5;
+      if (py < 0) py = 0;
+      const j0 = Math.min(Math.floor(py), h - 1), j1 = Math.min(j0 + 1, h - 1), fy = py - j0;
+      for (let x = 0; x < outW; x++) {
+        let px = ac ? x * sx : (x + 0.5) * sx - 0.5;
+        if (px < 0) px = 0;
+        const i0 = Math.min(Math.floor(px), w - 1), i1 = Math.min(i0 + 1, w - 1), fx = px - i0;
+        const top = src[j0 * w + i0]! + (src[j0 * w + i1]! - src[j0 * w + i0]!) * fx;
+        const bot = src[j1 * w + i0]! + (src[j1 * w + i1]! - src[j1 * w + i0]!) * fx;
+        out[y * outW + x] = top + (bot - top) * fy;
+      }
+    }
+    return out;
+  };
+  const sizes = fc.record({ h: fc.integer({ min: 1, max: 12 }), w: fc.integer({ min: 1, max: 12 }), outH: fc.integer({ min: 1, max: 70 }), outW: fc.integer({ min: 1, max: 70 }), ac: fc.boolean(), seed: fc.integer({ min: 1, max: 1e6 }) });
+  fc.assert(
+    fc.property(sizes, ({ h, w, outH, outW, ac, seed }) => {
+      const src = Float64Array.from({ length: h * w }, (_, i) => Math.sin(seed + i * 1.37) * 3);
+      const a = resizeBilinear(src, h, w, outH, outW, ac);
+      const b = direct(src, h, w, outH, outW, ac);
+      if (!a.every((v, i) => v === b[i])) return false;
+      if (ac) return true;
+      const fused = upsampleNormalized(src, h, w, outH, outW);
+      const ref = minMaxNormalize(direct(src, h, w, outH, outW, false));
+      return fused.every((v, i) => Math.abs(v - ref[i]!) <= 1e-14);
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 random sizes');
 });

@@ -6,74 +6,11 @@
  * with an op outside TYPED_HEAD_OPS.
  */
 import t from 'tap';
-import { computeCams, loadCamModel, TYPED_HEAD_OPS, type CamModel, type OnnxCamModel, type ResolvedTarget } from '../src/index.js';
+import { computeCams, loadCamModel, TYPED_HEAD_OPS, type OnnxCamModel } from '../src/index.js';
 import { fixture } from '../../../tools/fixtures.js';
 import { buildModel, type InitializerSpec } from '../../../tools/onnx-build.js';
+import { compareEngines as compare } from './engines.js';
 import { camReference, relErr } from './helpers.js';
-
-/** float32-aware bound: both engines see the same float32 activations; TF.js accumulates in float32, we in float64. */
-const TOL = 2e-6;
-
-function inputFor(model: CamModel, n: number, phase: number): Float32Array {
-  const per = model.inputShape.reduce((a, b) => a * b, 1);
-  return Float32Array.from({ length: per * n }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.37 + phase + Math.floor(i / per) * 1.3));
-}
-
-type TestLike = Pick<typeof t, 'ok' | 'equal' | 'teardown'>;
-
-/** Softmax targets: TF.js forms 1 - p_k in float32, so its gradient carries a relative error ~ 2^-24 / (1 - p_k). */
-function softmaxTol(outputs: Float32Array, nOut: number, n: number): number {
-  let worst = 0;
-  for (let i = 0; i < n; i++) {
-    const row = Array.from(outputs.subarray(i * nOut, (i + 1) * nOut));
-    const m = Math.max(...row);
-    const z = row.reduce((a, v) => a + Math.exp(v - m), 0);
-    worst = Math.max(worst, 1 / (1 - 1 / z));
-  }
-  return TOL + 8 * 2 ** -24 * worst;
-}
-
-async function compare(t: TestLike, label: string, src: string | Uint8Array, target: string | undefined, x: Float32Array | undefined, nImages: number): Promise<void> {
-  const typed = (await loadCamModel(src, { target })) as OnnxCamModel;
-  const tfjs = (await loadCamModel(src, { target, gradientEngine: 'tfjs' })) as OnnxCamModel;
-  t.teardown(async () => {
-    await typed.dispose();
-    await tfjs.dispose();
-  });
-  t.equal(typed.gradientEngine, 'typed', `${label}: typed engine selected`);
-  t.equal(tfjs.gradientEngine, 'tfjs', `${label}: TF.js engine forced`);
-  const input = x ?? inputFor(typed, nImages, 0.1);
-  const n = input.length / typed.inputShape.reduce((a, b) => a * b, 1);
-  const b1 = await typed.body(input, n);
-  const b2 = await tfjs.body(input, n);
-  const rows = Int32Array.from({ length: n }, (_, i) => i);
-  const argmax = (i: number): number => {
-    const row = b1.outputs.subarray(i * b1.nOut, (i + 1) * b1.nOut);
-    return Array.from(row).indexOf(Math.max(...row));
-  };
-  const sets: [string, ResolvedTarget[]][] = [
-    ['argmax class', [...rows].map((i) => ({ kind: 'class', index: argmax(i), softmax: false }))],
-    ['last class', [...rows].map(() => ({ kind: 'class', index: b1.nOut - 1, softmax: false }))],
-    ['softmax', [...rows].map((i) => ({ kind: 'class', index: argmax(i), softmax: true }))],
-    ['custom fn', [...rows].map(() => ({ kind: 'fn', name: 'sq', fn: (o, tf) => tf.sum(tf.mul(o, o)) as never }))],
-  ];
-  for (const [what, targets] of sets) {
-    const g1 = await typed.gradients(b1, rows, targets);
-    const g2 = await tfjs.gradients(b2, rows, targets);
-    const e = relErr(g1, g2);
-    const tol = what === 'softmax' ? softmaxTol(b1.outputs, b1.nOut, n) : TOL;
-    t.ok(e < tol && g1.some((v) => v !== 0), `${label}, ${what}: typed = TF.js gradients (rel err ${e.toExponential(2)}, bound ${tol.toExponential(1)})`);
-  }
-  // a subset of rows in reverse order (per-row externals and cached values)
-  if (n > 1) {
-    const rev = Int32Array.of(n - 1, 0);
-    const tg = sets[0]![1];
-    const targets = [tg[n - 1]!, tg[0]!];
-    const e = relErr(await typed.gradients(b1, rev, targets), await tfjs.gradients(b2, rev, targets));
-    t.ok(e < TOL, `${label}: reordered rows (rel err ${e.toExponential(2)})`);
-  }
-  t.equal(typed.gradientEngine, 'typed', `${label}: still typed after the calls`);
-}
 
 t.test('ONNX fixture heads: typed evaluator = TF.js autodiff', async (t) => {
   for (const name of ['small-cnn-squares', 'tiny-resnet', 'squeezenet1_1']) {
@@ -161,26 +98,25 @@ t.test('a head with an op outside TYPED_HEAD_OPS falls back to TF.js', async (t)
   const bytes = buildModel(
     [
       { op: 'Relu', inputs: ['x'], outputs: ['r'] },
-      { op: 'Sigmoid', inputs: ['r'], outputs: ['s'] },
+      { op: 'Tanh', inputs: ['r'], outputs: ['s'] },
       { op: 'GlobalAveragePool', inputs: ['s'], outputs: ['p'] },
       { op: 'Flatten', inputs: ['p'], outputs: ['y'], attrs: [{ name: 'axis', i: 1 }] },
     ],
     ['x', ['N', 3, 4, 4]],
     ['y', ['N', 3]],
   );
-  t.notOk(TYPED_HEAD_OPS.includes('Sigmoid'));
+  t.notOk(TYPED_HEAD_OPS.includes('Tanh'));
   const model = (await loadCamModel(bytes, { target: 'r' })) as OnnxCamModel;
   t.teardown(() => model.dispose());
   t.equal(model.gradientEngine, 'tfjs', 'TF.js engine selected');
   t.equal(model.gradientError, undefined, 'exact gradients still available');
   const x = Float32Array.from({ length: 48 }, (_, i) => Math.sin(i * 0.9));
   const r = (await computeCams(model, x, 1, { method: 'gradcam', targets: 1 })).results[0]!;
-  // d mean(sigmoid(r_1)) / d r_1 = sigmoid'(r_1) / 16, averaged over space for alpha
+  // d mean(tanh(r_1)) / d r_1 = tanh'(r_1) / 16, averaged over space for alpha
   let alpha = 0;
   for (let s = 0; s < 16; s++) {
     const v = Math.max(x[16 + s]!, 0);
-    const sg = 1 / (1 + Math.exp(-v));
-    alpha += (sg * (1 - sg)) / 16 / 16;
+    alpha += (1 - Math.tanh(v) ** 2) / 16 / 16;
   }
   t.ok(Math.abs(r.weights![1]! - alpha) < 1e-6 * alpha + 1e-9, `alpha by TF.js = analytic (${r.weights![1]} vs ${alpha})`);
   t.equal(r.weights![0], 0, 'other channels get no gradient');

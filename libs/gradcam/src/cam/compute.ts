@@ -6,10 +6,10 @@
 import type { BodyResult, CamModel, ResolvedTarget } from '../cam-model.js';
 import { GradCamError } from '../errors.js';
 import { CAM_METHODS, usesGradients, type CamMethod } from '../methods.js';
-import { resolveTargets, scoreOf, targetLabel, type CamTargets } from '../targets.js';
+import { classScore, resolveTargets, scoreOf, targetLabel, type CamTargets } from '../targets.js';
 import { firstComponentProjection } from './eigen.js';
-import { gradcamPlusPlusWeights, gradcamWeights, hirescamMap, layercamMap, minMaxNormalize, relu, softmax, weightedSum, xgradcamWeights } from './reductions.js';
-import { resizeBilinear } from './resize.js';
+import { gradcamPlusPlusWeights, gradcamWeights, hirescamMap, layercamMap, relu, softmax, weightedSum, xgradcamWeights } from './reductions.js';
+import { resizeBilinear, upsampleNormalized } from './resize.js';
 
 export interface CamOptions {
   /** Default 'gradcam'. */
@@ -112,12 +112,12 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
       const actPer = C * S;
       let grads: Float32Array | undefined;
       if (usesGradients(method)) {
-        grads = new Float32Array(jobs.length * actPer);
         for (let j0 = 0; j0 < jobs.length; j0 += chunk) {
           const sub = jobs.slice(j0, j0 + chunk);
           const rows = Int32Array.from(sub, (j) => j.local);
           const g = await timed(() => model.gradients(body, rows, sub.map((j) => j.target)), sub.length);
-          grads.set(g, j0 * actPer);
+          if (j0 === 0 && sub.length === jobs.length) grads = g; // one model call: no copy
+          else (grads ??= new Float32Array(jobs.length * actPer)).set(g, j0 * actPer);
         }
       }
       // forward-only methods: weights per job, computed per image group
@@ -150,14 +150,14 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
           default: weights = fwdWeights.get(k)!; raw = weightedSum(A, weights, C, S);
         }
         const cam = relu(Float64Array.from(raw));
-        const heatmap = minMaxNormalize(resizeBilinear(cam, body.height, body.width, hmH, hmW, false));
+        const heatmap = upsampleNormalized(cam, body.height, body.width, hmH, hmW);
         const row = body.outputs.subarray(job.local * nOut, (job.local + 1) * nOut);
         const t = job.target;
         results.push({
           image: start + job.local,
           method,
           target: t.kind === 'class' ? { class: t.index, softmax: t.softmax, label: targetLabel(t, options.outputNames) } : { label: t.name },
-          score: await scoreOf(t, row),
+          score: t.kind === 'class' ? classScore(t, row) : await scoreOf(t, row),
           layer: model.target,
           height: body.height,
           width: body.width,

@@ -17,6 +17,7 @@ import { HeadRunner, lastConvLike, planHead, type HeadPlan } from './head.js';
 import { feedInputs, readOnnxGraph, type OnnxGraphView } from './graph.js';
 import { loadOrt, type Ort } from './runtime.js';
 import { SUPPORTED_ONNX_OPS } from './tf-ops.js';
+import { ortGraphFactory, ortRunFactory } from './native-backward.js';
 import { planTypedHead, TypedHead, type TypedHeadInputs, type TypedHeadPlan, type Values } from './typed-head.js';
 
 export interface OnnxCamOptions {
@@ -35,6 +36,8 @@ export interface OnnxCamOptions {
    * `TYPED_HEAD_OPS` and TF.js autodiff otherwise; 'tfjs' always uses TF.js.
    */
   gradientEngine?: 'auto' | 'tfjs';
+  /** Typed-array gradients: which backward evaluator runs ('auto' times both on the first image; see LoadCamOptions). */
+  backwardEvaluator?: 'auto' | 'steps' | 'graph';
 }
 
 interface External {
@@ -49,6 +52,22 @@ interface OnnxState {
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
+/** d target / d output row of a class target: one-hot, or the softmax Jacobian row. */
+function classSeed(t: Extract<ResolvedTarget, { kind: 'class' }>, row: Float32Array, seed: Float64Array): void {
+  seed.fill(0);
+  if (!t.softmax) {
+    seed[t.index] = 1;
+    return;
+  }
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < row.length; i++) if (row[i]! > m) m = row[i]!;
+  let z = 0;
+  for (let i = 0; i < row.length; i++) z += Math.exp(row[i]! - m);
+  const pk = Math.exp(row[t.index]! - m) / z;
+  for (let i = 0; i < row.length; i++) seed[i] = -pk * (Math.exp(row[i]! - m) / z);
+  seed[t.index]! += pk;
+}
+
 export class OnnxCamModel implements CamModel {
   readonly kind = 'onnx' as const;
   readonly gradientError?: GradCamError;
@@ -57,6 +76,8 @@ export class OnnxCamModel implements CamModel {
   private headSession?: Promise<Session>;
   private readonly fallback: { cpu?: boolean } = {};
   private typedHead?: TypedHead;
+  /** onnxruntime sessions of the typed head's large gradient products. */
+  private readonly nativeSessions: { release(): Promise<void> }[] = [];
   private typedError?: GradCamError;
 
   private constructor(
@@ -142,9 +163,16 @@ export class OnnxCamModel implements CamModel {
     }
   }
 
+  /** Names the body pass fetches, built once per gradient engine state. */
+  private fetchList?: { typed: boolean; names: string[] };
+
   async body(input: Float32Array, n: number): Promise<BodyResult> {
-    const values = this.typed && !this.typedError ? this.typed.values : [];
-    const fetch = [...new Set([this.plan.output, this.plan.target, ...this.plan.externals.filter((e) => e !== this.inputName), ...values])];
+    const typed = this.typed !== undefined && !this.typedError;
+    const values = typed ? this.typed!.values : [];
+    if (this.fetchList?.typed !== typed) {
+      this.fetchList = { typed, names: [...new Set([this.plan.output, this.plan.target, ...this.plan.externals.filter((e) => e !== this.inputName), ...values])] };
+    }
+    const fetch = this.fetchList.names;
     const res = await this.run(this.session, { [this.inputName]: this.feedTensor(input, n) }, fetch);
     const out = res[this.plan.output]!;
     const act = res[this.plan.target]!;
@@ -242,45 +270,35 @@ export class OnnxCamModel implements CamModel {
         return e ? slice(e) : undefined;
       },
     };
-    const head = (this.typedHead ??= new TypedHead(this.onnx, this.plan, this.typed!));
-    try {
-      const dims = new Map<string, number[]>();
-      for (const [k, e] of externals) dims.set(k, e.dims[0] === body.n && e.dims.length > 1 ? [1, ...e.dims.slice(1)] : e.dims);
-      const outSize = head.prepare({ act: body.acts.subarray(0, per), value: inputs.value }, [1, body.channels, body.height, body.width], dims);
-      if (outSize !== body.nOut) throw new GradCamError('UNSUPPORTED', `the typed head produces ${outSize} outputs per image, the model ${body.nOut}`);
-    } catch (err) {
-      if (!(err instanceof GradCamError) || err.code !== 'UNSUPPORTED') throw err;
-      this.typedError = err;
-      return undefined;
+    let head = this.typedHead;
+    if (!head || head.outputSize === 0) {
+      head = this.typedHead ??= new TypedHead(this.onnx, this.plan, this.typed!, ortRunFactory(this.ort, this.options.sessionOptions, this.nativeSessions), ortGraphFactory(this.ort, this.options.sessionOptions, this.nativeSessions), this.options.backwardEvaluator);
+      try {
+        const dims = new Map<string, number[]>();
+        for (const [k, e] of externals) dims.set(k, e.dims[0] === body.n && e.dims.length > 1 ? [1, ...e.dims.slice(1)] : e.dims);
+        const outSize = head.prepare({ act: body.acts.subarray(0, per), value: inputs.value }, [1, body.channels, body.height, body.width], dims);
+        if (outSize !== body.nOut) throw new GradCamError('UNSUPPORTED', `the typed head produces ${outSize} outputs per image, the model ${body.nOut}`);
+      } catch (err) {
+        if (!(err instanceof GradCamError) || err.code !== 'UNSUPPORTED') throw err;
+        this.typedError = err;
+        return undefined;
+      }
     }
     const out = new Float32Array(rows.length * per);
-    const seed = new Float64Array(body.nOut);
     for (let j = 0; j < rows.length; j++) {
       row = rows[j]!;
+      const seed = new Float64Array(body.nOut); // per image: backward passes of concurrent calls queue up
       const outRow = body.outputs.subarray(row * body.nOut, (row + 1) * body.nOut);
-      await this.seed(targets[j]!, outRow, seed);
-      head.backward({ act: body.acts.subarray(row * per, (row + 1) * per), value: inputs.value }, seed, out.subarray(j * per, (j + 1) * per));
+      const t = targets[j]!;
+      if (t.kind === 'class') classSeed(t, outRow, seed);
+      else await this.fnSeed(t, outRow, seed);
+      await head.backward({ act: body.acts.subarray(row * per, (row + 1) * per), value: inputs.value }, seed, out.subarray(j * per, (j + 1) * per));
     }
     return out;
   }
 
-  /** d target / d output row: one-hot, softmax Jacobian row, or TF.js autodiff of a custom target function. */
-  private async seed(t: ResolvedTarget, row: Float32Array, seed: Float64Array): Promise<void> {
-    seed.fill(0);
-    if (t.kind === 'class' && !t.softmax) {
-      seed[t.index] = 1;
-      return;
-    }
-    if (t.kind === 'class') {
-      let m = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < row.length; i++) if (row[i]! > m) m = row[i]!;
-      let z = 0;
-      for (let i = 0; i < row.length; i++) z += Math.exp(row[i]! - m);
-      const pk = Math.exp(row[t.index]! - m) / z;
-      for (let i = 0; i < row.length; i++) seed[i] = -pk * (Math.exp(row[i]! - m) / z);
-      seed[t.index]! += pk;
-      return;
-    }
+  /** d target / d output row of a custom target function, by TF.js autodiff of the function on the row only. */
+  private async fnSeed(t: Extract<ResolvedTarget, { kind: 'fn' }>, row: Float32Array, seed: Float64Array): Promise<void> {
     this.tf ??= await loadTf(this.options.tfBackend);
     const tf = this.tf;
     const g = await withKernelFallback(tf, () => tf.tidy(() => Float32Array.from(tf.grad((o: Tensor) => t.fn(o as never, tf))(tf.tensor1d(row)).dataSync() as Float32Array)), this.fallback);
@@ -332,5 +350,6 @@ export class OnnxCamModel implements CamModel {
     this.runner = undefined;
     await this.session.release?.();
     if (this.headSession) await (await this.headSession.catch(() => undefined))?.release?.();
+    for (const s of this.nativeSessions.splice(0)) await s.release();
   }
 }

@@ -2,29 +2,72 @@
  * Exact reverse-mode gradients of an ONNX head (target tensor -> explained output) on typed arrays, without
  * TF.js. Used when every head node is in {@link TYPED_HEAD_OPS}; other heads keep the TF.js translation.
  *
- * The forward pass is onnxruntime's own body pass: the few head tensors whose values the backward pass needs
- * (inputs of Relu, Clip and MaxPool) are exposed as extra graph outputs and cached in the body result, so the
- * gradient is that of exactly the forward pass that produced the reported outputs. All other ops are linear in
- * their differentiated input (Conv, Gemm, MatMul with constant weights, pools, reshapes, Add, Concat, inference
- * BatchNormalization), so their backward needs only shapes. Shapes are inferred once per head ("compile"), with
- * gradient buffers (Float64Array) allocated then and reused across calls; the backward pass runs one image at a
- * time in plain loops.
+ * The forward pass is onnxruntime's own body pass: the head tensors whose values the backward pass needs (inputs
+ * of Relu, Clip, HardSwish, HardSigmoid and MaxPool, outputs of Sigmoid and Softmax, the other operand of a Mul or
+ * Div) are exposed as extra graph outputs and cached in the body result, so the gradient is that of exactly the
+ * forward pass that produced the reported outputs. The other ops are linear in their differentiated input (Conv,
+ * Gemm, MatMul with constant weights, pools, reshapes, Add, Sub, Concat, inference BatchNormalization), so their
+ * backward needs only shapes. Shapes are inferred once per head ("compile"), with gradient buffers (Float64Array)
+ * allocated then and reused across calls; the backward pass runs one image at a time in plain loops
+ * (`typed-backward.ts`). Each buffer tracks the index range that may be non-zero, so a one-hot class seed through
+ * a pool or a 1x1 conv touches (and clears) one channel, not the whole tensor.
  */
 import { GradCamError } from '../errors.js';
 import type { OnnxGraphView, OnnxNode } from './graph.js';
 import type { HeadPlan } from './head.js';
-import { attrFloat, attrInt, attrInts, attrStr, spatialPads } from './tf-ops.js';
+import { lowerBackward, type BackwardGraph, type LowerableStep } from './backward-graph.js';
+import { convInputGradModel, matMulModel, type NativeGraphFactory, type NativeGraphRun, type NativeRun, type NativeRunFactory } from './native-backward.js';
+import { attrFloat, attrInt, attrInts, spatialPads } from './tf-ops.js';
+import {
+  avgPoolBackward,
+  binaryBackward,
+  broadcastIndex,
+  clipBackward,
+  convBackward,
+  copyBackward,
+  depthwiseConvBackward,
+  gemmBackward,
+  hardSigmoidBackward,
+  hardSwishBackward,
+  maxPoolBackward,
+  pointwiseConvBackward,
+  reduceBackward,
+  reluBackward,
+  rowBroadcastBackward,
+  scaleBackward,
+  sigmoidBackward,
+  trailingBroadcast,
+  softmaxBackward,
+  type ConvShape,
+  type PoolShape,
+  type Values,
+} from './typed-backward.js';
+
+export type { Values } from './typed-backward.js';
+
+/**
+ * Gemm / MatMul and stride-1 Conv backward steps of at least this many multiply-adds (non-zero output gradients x
+ * weights per output) run on onnxruntime when a {@link NativeRunFactory} is given; smaller or sparser ones (one-hot
+ * seeds) stay in JavaScript, where they cost less than an onnxruntime run.
+ */
+export const NATIVE_MIN_MACS = 1 << 16;
+
+/** Backward passes (alternating, on the first image) over which the step-by-step and one-graph evaluators are timed. */
+const TUNE_CALLS = 32;
 
 /** ONNX op types (default domain) the typed-array evaluator differentiates. */
 export const TYPED_HEAD_OPS: readonly string[] = [
-  'Add', 'AveragePool', 'BatchNormalization', 'Clip', 'Concat', 'Conv', 'Dropout', 'Flatten', 'Gemm', 'GlobalAveragePool',
-  'Identity', 'MatMul', 'MaxPool', 'ReduceMean', 'ReduceSum', 'Relu', 'Reshape', 'Squeeze', 'Sub', 'Unsqueeze',
+  'Add', 'AveragePool', 'BatchNormalization', 'Clip', 'Concat', 'Conv', 'Div', 'Dropout', 'Flatten', 'Gemm', 'GlobalAveragePool',
+  'HardSigmoid', 'HardSwish', 'Identity', 'MatMul', 'MaxPool', 'Mul', 'ReduceMean', 'ReduceSum', 'Relu', 'Reshape', 'Sigmoid',
+  'Softmax', 'Squeeze', 'Sub', 'Unsqueeze',
 ];
 const OPS = new Set(TYPED_HEAD_OPS);
 /** Ops whose backward pass reads the value of input 0. */
-const NEEDS_VALUE = new Set(['Relu', 'Clip', 'MaxPool']);
-
-export type Values = Float32Array | Int32Array | Float64Array;
+const NEEDS_INPUT = new Set(['Relu', 'Clip', 'MaxPool', 'HardSwish', 'HardSigmoid']);
+/** Ops whose backward pass reads the value of output 0. */
+const NEEDS_OUTPUT = new Set(['Sigmoid', 'Softmax']);
+/** Ops differentiable in every input (the others only in input 0; their other inputs must not depend on the target). */
+const ALL_INPUTS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Concat']);
 
 /** What the typed evaluator needs beyond the plan: the head tensors whose values the body pass must return. */
 export interface TypedHeadPlan {
@@ -42,15 +85,25 @@ export function planTypedHead(m: OnnxGraphView, plan: HeadPlan): TypedHeadPlan |
   const used = new Set<string>();
   for (const n of plan.nodes) for (const i of n.inputs) if (i) used.add(i);
   used.add(plan.output);
+  const fetched = new Set<string>([plan.target, ...plan.externals]);
   const values = new Set<string>();
+  const need = (name: string | undefined): void => {
+    if (name && !fetched.has(name) && !m.initializers.has(name)) values.add(name);
+  };
   for (const n of plan.nodes) {
     if (!(n.domain === '' || n.domain === 'ai.onnx') || !OPS.has(n.opType)) return undefined;
     // extra outputs (Dropout mask, MaxPool indices) must not be used
     if (n.outputs.slice(1).some((o) => o && used.has(o))) return undefined;
-    const diffInputs = n.opType === 'Add' || n.opType === 'Sub' || n.opType === 'Concat' ? n.inputs.length : 1;
+    const diffInputs = ALL_INPUTS.has(n.opType) ? n.inputs.length : 1;
     for (let i = diffInputs; i < n.inputs.length; i++) if (n.inputs[i] && grad.has(n.inputs[i]!)) return undefined;
     if (!n.inputs[0]) return undefined;
-    if (NEEDS_VALUE.has(n.opType) && n.inputs[0] !== plan.target) values.add(n.inputs[0]);
+    if (NEEDS_INPUT.has(n.opType)) need(n.inputs[0]);
+    if (NEEDS_OUTPUT.has(n.opType)) need(n.outputs[0]);
+    if (n.opType === 'Mul' || n.opType === 'Div') {
+      if (n.inputs.length !== 2 || !n.inputs[1]) return undefined;
+      if (grad.has(n.inputs[0]) || n.opType === 'Div') need(n.inputs[1]);
+      if (grad.has(n.inputs[1])) need(n.inputs[0]);
+    }
   }
   if (!grad.has(plan.output) || m.initializers.has(plan.output)) return undefined;
   return { values: [...values] };
@@ -64,17 +117,25 @@ export interface TypedHeadInputs {
   value(name: string): Values | undefined;
 }
 
+/** Buffer ids (`x`, `y`, `a`, `b`, `xs`) index {@link TypedHead}'s gradient buffers; -1 = not differentiated. */
 type Step =
-  | { op: 'copy'; x: string; y: string }
-  | { op: 'relu'; x: string; y: string }
-  | { op: 'clip'; x: string; y: string; lo: number; hi: number }
-  | { op: 'scale'; x: string; y: string; mul: Float64Array; inner: number }
-  | { op: 'reduce'; x: string; y: string; outer: number; red: number; inner: number; f: number }
-  | { op: 'maxpool' | 'avgpool'; x: string; y: string; planes: number; H: number; W: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; hLim: number; wLim: number; includePad: boolean }
-  | { op: 'conv'; x: string; y: string; w: string; N: number; C: number; H: number; W: number; M: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; group: number; owLo: Int32Array; owHi: Int32Array; pointwise: boolean }
-  | { op: 'gemm'; a: string; y: string; b: string; rows: number; K: number; cols: number; transA: boolean; transB: boolean; alpha: number; bt: Float64Array; btReady: boolean }
-  | { op: 'add'; xs: string[]; signs: number[]; y: string; shapes: number[][]; yShape: number[]; counter: Int32Array; strides: Int32Array[] }
-  | { op: 'concat'; xs: string[]; y: string; outer: number; chunks: number[]; total: number };
+  | { op: 'copy' | 'relu' | 'hardswish' | 'sigmoid'; x: number; y: number; v: string }
+  | { op: 'clip'; x: number; y: number; v: string; lo: number; hi: number }
+  | { op: 'hardsigmoid'; x: number; y: number; v: string; alpha: number; beta: number }
+  | { op: 'softmax'; x: number; y: number; v: string; outer: number; len: number; inner: number }
+  | { op: 'scale'; x: number; y: number; mul: Float64Array; inner: number }
+  | { op: 'reduce'; x: number; y: number; red: number; inner: number; f: number }
+  | ({ op: 'maxpool' | 'avgpool'; x: number; y: number; v: string } & PoolShape)
+  | ({ op: 'conv'; x: number; y: number; w: string; pointwise: boolean; live: Int32Array; pb: number; pr: number; native?: Native } & ConvShape)
+  | { op: 'gemm'; x: number; y: number; b: string; rows: number; K: number; cols: number; transA: boolean; transB: boolean; alpha: number; bt: Float32Array; btReady: boolean; native?: Native }
+  | { op: 'add' | 'sub' | 'mul' | 'div'; a: number; b: number; y: number; va: string; vb: string; ia?: Int32Array; ib?: Int32Array; rowInner: number }
+  | { op: 'concat'; xs: number[]; y: number; outer: number; chunks: number[]; total: number };
+
+/** A step's native run: float32 staging buffer for the output gradient and the session, created on first use. */
+interface Native {
+  readonly x: Float32Array;
+  run?: Promise<NativeRun | undefined>;
+}
 
 function size(shape: readonly number[]): number {
   let s = 1;
@@ -84,20 +145,38 @@ function size(shape: readonly number[]): number {
 function norm(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
 
 /** Compiled head: shapes, backward steps and gradient buffers for one image. */
 export class TypedHead {
   private steps?: Step[];
-  private grads = new Map<string, Float64Array>();
+  private bufs: Float64Array[] = [];
+  /** Per buffer, the hull [lo, hi) of indices that may be non-zero (lo >= hi: all zero). */
+  private lo = new Int32Array(0);
+  private hi = new Int32Array(0);
+  private targetId = -1;
+  private outputId = -1;
   private outSize = 0;
+  /** The whole backward pass as one onnxruntime graph, when every step has a lowering and a graph factory is given. */
+  private graph?: { readonly g: BackwardGraph; run?: Promise<NativeGraphRun>; readonly seed: Float32Array };
+  /** Which evaluator backward() uses: decided by timing both on the first image (see {@link chooseEvaluator}). */
+  private mode: 'steps' | 'graph' | undefined;
+  private readonly timing = { steps: Number.POSITIVE_INFINITY, graph: Number.POSITIVE_INFINITY };
 
   constructor(
     private readonly model: OnnxGraphView,
     readonly plan: HeadPlan,
     readonly typed: TypedHeadPlan,
-  ) {}
+    private readonly native?: NativeRunFactory,
+    private readonly nativeGraph?: NativeGraphFactory,
+    evaluator: 'auto' | 'steps' | 'graph' = 'auto',
+  ) {
+    this.mode = evaluator === 'auto' ? undefined : evaluator;
+  }
 
-  /** Number of values of the explained output per image (available after the first {@link backward}). */
+  /** Number of values of the explained output per image (available after {@link prepare}). */
   get outputSize(): number {
     return this.outSize;
   }
@@ -116,6 +195,9 @@ export class TypedHead {
     shapes.set(this.plan.target, [...actShape]);
     for (const [k, d] of externalDims) shapes.set(k, [...d]);
     for (const [k, t] of this.model.initializers) shapes.set(k, t.dims);
+    const ids = new Map<string, number>([[this.plan.target, 0]]);
+    for (const n of this.plan.nodes) if (n.outputs[0] && !ids.has(n.outputs[0])) ids.set(n.outputs[0], ids.size);
+    const id = (name: string | undefined): number => (name ? (ids.get(name) ?? -1) : -1);
     const shapeOf = (n: OnnxNode, i: number): number[] => {
       const s = shapes.get(n.inputs[i] ?? '');
       if (!s) throw this.unsupported(n, `the shape of input ${i} is not known`);
@@ -132,19 +214,29 @@ export class TypedHead {
     };
     const steps: Step[] = [];
     for (const n of this.plan.nodes) {
-      const x = n.inputs[0]!;
-      const y = n.outputs[0]!;
+      const xn = n.inputs[0]!;
+      const x = id(xn);
+      const y = id(n.outputs[0]);
       const xs = shapeOf(n, 0);
       let ys: number[];
       switch (n.opType) {
         case 'Identity':
         case 'Dropout':
           ys = xs;
-          steps.push({ op: 'copy', x, y });
+          steps.push({ op: 'copy', x, y, v: xn });
           break;
         case 'Relu':
+        case 'HardSwish':
           ys = xs;
-          steps.push({ op: 'relu', x, y });
+          steps.push({ op: n.opType === 'Relu' ? 'relu' : 'hardswish', x, y, v: xn });
+          break;
+        case 'Sigmoid':
+          ys = xs;
+          steps.push({ op: 'sigmoid', x, y, v: n.outputs[0]! });
+          break;
+        case 'HardSigmoid':
+          ys = xs;
+          steps.push({ op: 'hardsigmoid', x, y, v: xn, alpha: attrFloat(n, 'alpha', 0.2), beta: attrFloat(n, 'beta', 0.5) });
           break;
         case 'Clip': {
           ys = xs;
@@ -152,14 +244,24 @@ export class TypedHead {
           let hi = attrFloat(n, 'max', Number.POSITIVE_INFINITY);
           if (n.inputs[1]) lo = this.constValue(n.inputs[1], inputs)?.[0] ?? lo;
           if (n.inputs[2]) hi = this.constValue(n.inputs[2], inputs)?.[0] ?? hi;
-          steps.push({ op: 'clip', x, y, lo, hi });
+          steps.push({ op: 'clip', x, y, v: xn, lo, hi });
+          break;
+        }
+        case 'Softmax': {
+          ys = xs;
+          const opset13 = this.model.opset >= 13;
+          const axis = norm(attrInt(n, 'axis', opset13 ? -1 : 1), xs.length);
+          if (axis < 0 || axis >= xs.length) throw this.unsupported(n, `axis out of range for shape [${xs}]`);
+          // opset < 13 coerces the input to 2-D at `axis`
+          const len = opset13 ? xs[axis]! : size(xs.slice(axis));
+          steps.push({ op: 'softmax', x, y, v: n.outputs[0]!, outer: size(xs.slice(0, axis)), len, inner: opset13 ? size(xs.slice(axis + 1)) : 1 });
           break;
         }
         case 'Flatten': {
           const axis = norm(attrInt(n, 'axis', 1), xs.length);
           const rows = size(xs.slice(0, axis));
           ys = [rows, size(xs) / rows];
-          steps.push({ op: 'copy', x, y });
+          steps.push({ op: 'copy', x, y, v: xn });
           break;
         }
         case 'Reshape': {
@@ -170,13 +272,13 @@ export class TypedHead {
           const known = out.reduce((p, v) => (v === -1 ? p : p * v), 1);
           ys = out.map((v) => (v === -1 ? size(xs) / known : v));
           if (size(ys) !== size(xs) || ys.some((v) => !Number.isInteger(v) || v < 0)) throw this.unsupported(n, `cannot reshape [${xs}] to [${spec}] for one image`);
-          steps.push({ op: 'copy', x, y });
+          steps.push({ op: 'copy', x, y, v: xn });
           break;
         }
         case 'Squeeze': {
           const axes = ints(n, 'axes', 1)?.map((a) => norm(a, xs.length));
           ys = xs.filter((d, i) => (axes ? !axes.includes(i) : d !== 1));
-          steps.push({ op: 'copy', x, y });
+          steps.push({ op: 'copy', x, y, v: xn });
           break;
         }
         case 'Unsqueeze': {
@@ -185,7 +287,7 @@ export class TypedHead {
           const rank = xs.length + axes.length;
           ys = [...xs];
           for (const a of axes.map((v) => norm(v, rank)).sort((p, q) => p - q)) ys.splice(a, 0, 1);
-          steps.push({ op: 'copy', x, y });
+          steps.push({ op: 'copy', x, y, v: xn });
           break;
         }
         case 'BatchNormalization': {
@@ -203,7 +305,7 @@ export class TypedHead {
         case 'GlobalAveragePool': {
           ys = xs.map((d, i) => (i < 2 ? d : 1));
           const red = size(xs.slice(2));
-          steps.push({ op: 'reduce', x, y, outer: xs[0]! * xs[1]!, red, inner: 1, f: 1 / red });
+          steps.push({ op: 'reduce', x, y, red, inner: 1, f: 1 / red });
           break;
         }
         case 'ReduceMean':
@@ -213,7 +315,7 @@ export class TypedHead {
           if (!axes || axes.length === 0) {
             if (attrInt(n, 'noop_with_empty_axes', 0) === 1) {
               ys = xs;
-              steps.push({ op: 'copy', x, y });
+              steps.push({ op: 'copy', x, y, v: xn });
               break;
             }
             axes = xs.map((_, i) => i);
@@ -223,7 +325,7 @@ export class TypedHead {
           const a0 = ax[0]!, a1 = ax[ax.length - 1]!;
           const red = size(xs.slice(a0, a1 + 1));
           ys = keep ? xs.map((d, i) => (i >= a0 && i <= a1 ? 1 : d)) : xs.filter((_, i) => i < a0 || i > a1);
-          steps.push({ op: 'reduce', x, y, outer: size(xs.slice(0, a0)), red, inner: size(xs.slice(a1 + 1)), f: n.opType === 'ReduceMean' ? 1 / red : 1 });
+          steps.push({ op: 'reduce', x, y, red, inner: size(xs.slice(a1 + 1)), f: n.opType === 'ReduceMean' ? 1 / red : 1 });
           break;
         }
         case 'MaxPool':
@@ -241,15 +343,15 @@ export class TypedHead {
           const OW = Math.floor((W + pads[1][0] + pads[1][1] - k[1]!) / s[1]!) + 1;
           ys = [N, C, OH, OW];
           steps.push({
-            op: n.opType === 'MaxPool' ? 'maxpool' : 'avgpool', x, y, planes: N * C, H, W, OH, OW, kh: k[0]!, kw: k[1]!, sh: s[0]!, sw: s[1]!,
+            op: n.opType === 'MaxPool' ? 'maxpool' : 'avgpool', x, y, v: xn, planes: N * C, H, W, OH, OW, kh: k[0]!, kw: k[1]!, sh: s[0]!, sw: s[1]!,
             pt: pads[0][0], pl: pads[1][0], hLim: H + base[0][1], wLim: W + base[1][1], includePad: attrInt(n, 'count_include_pad', 0) === 1,
           });
           break;
         }
         case 'Conv': {
-          if (xs.length !== 4) throw this.unsupported(n, 'only 2-D convolutions');
+          if (xs.length !== 4 || xs[0] !== 1) throw this.unsupported(n, 'only 2-D convolutions of one image');
           const wsh = shapeOf(n, 1);
-          const [N, C, H, W] = xs as [number, number, number, number];
+          const [, C, H, W] = xs as [number, number, number, number];
           const [M, Cg, kh, kw] = wsh as [number, number, number, number];
           const group = attrInt(n, 'group', 1);
           const k = attrInts(n, 'kernel_shape') ?? [kh, kw];
@@ -259,7 +361,7 @@ export class TypedHead {
           const pads = spatialPads(n, H, W, k, s, d, false);
           const OH = Math.floor((H + pads[0][0] + pads[0][1] - ((kh - 1) * d[0]! + 1)) / s[0]!) + 1;
           const OW = Math.floor((W + pads[1][0] + pads[1][1] - ((kw - 1) * d[1]! + 1)) / s[1]!) + 1;
-          ys = [N, M, OH, OW];
+          ys = [1, M, OH, OW];
           const [sh, sw, dh, dw, pt, pl] = [s[0]!, s[1]!, d[0]!, d[1]!, pads[0][0], pads[1][0]];
           const owLo = new Int32Array(kw), owHi = new Int32Array(kw);
           for (let kx = 0; kx < kw; kx++) {
@@ -267,7 +369,7 @@ export class TypedHead {
             owHi[kx] = Math.min(OW, Math.floor((W - 1 + pl - kx * dw) / sw) + 1);
           }
           const pointwise = group === 1 && kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && OH === H && OW === W;
-          steps.push({ op: 'conv', x, y, w: n.inputs[1]!, N, C, H, W, M, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, group, owLo, owHi, pointwise });
+          steps.push({ op: 'conv', x, y, w: n.inputs[1]!, C, H, W, M, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, pb: pads[0][1], pr: pads[1][1], group, owLo, owHi, pointwise, live: new Int32Array(M) });
           break;
         }
         case 'Gemm':
@@ -291,27 +393,28 @@ export class TypedHead {
           const cols = transB ? bs[0]! : bs[1]!;
           if ((transB ? bs[1] : bs[0]) !== K) throw this.unsupported(n, `inner dimensions differ ([${xs}] x [${bs}])`);
           ys = n.opType === 'Gemm' ? [rows, cols] : [...xs.slice(0, -1), cols];
-          steps.push({ op: 'gemm', a: x, y, b: n.inputs[1]!, rows, K, cols, transA, transB, alpha, bt: new Float64Array(K * cols), btReady: false });
+          steps.push({ op: 'gemm', x, y, b: n.inputs[1]!, rows, K, cols, transA, transB, alpha, bt: new Float32Array(K * cols), btReady: false });
           break;
         }
         case 'Add':
-        case 'Sub': {
+        case 'Sub':
+        case 'Mul':
+        case 'Div': {
           const s2 = shapeOf(n, 1);
           const r = Math.max(xs.length, s2.length);
-          const pa = [...Array(r - xs.length).fill(1), ...xs] as number[];
-          const pb = [...Array(r - s2.length).fill(1), ...s2] as number[];
+          const pa = [...Array<number>(r - xs.length).fill(1), ...xs];
+          const pb = [...Array<number>(r - s2.length).fill(1), ...s2];
           ys = pa.map((v, i) => Math.max(v, pb[i]!));
           if (pa.some((v, i) => v !== ys[i] && v !== 1) || pb.some((v, i) => v !== ys[i] && v !== 1)) throw this.unsupported(n, `shapes [${xs}] and [${s2}] do not broadcast`);
-          const strides = [pa, pb].map((p) => {
-            const st = new Int32Array(r);
-            let acc = 1;
-            for (let i = r - 1; i >= 0; i--) {
-              st[i] = p[i] === 1 ? 0 : acc;
-              acc *= p[i]!;
-            }
-            return st;
+          const op = n.opType.toLowerCase() as 'add' | 'sub' | 'mul' | 'div';
+          const aFull = sameShape(pa, ys), bFull = sameShape(pb, ys);
+          // a full and b broadcast along trailing axes (squeeze-excitation scales, biases): row loops, no index maps
+          const rowInner = aFull && !bFull ? trailingBroadcast(s2, ys) : 0;
+          steps.push({
+            op, a: x, b: id(n.inputs[1]), y, va: xn, vb: n.inputs[1]!, rowInner,
+            ia: aFull ? undefined : broadcastIndex(xs, ys),
+            ib: bFull || rowInner > 0 ? undefined : broadcastIndex(s2, ys),
           });
-          steps.push({ op: 'add', xs: [n.inputs[0]!, n.inputs[1]!], signs: [1, n.opType === 'Sub' ? -1 : 1], y, shapes: [xs, s2], yShape: ys, counter: new Int32Array(r), strides });
           break;
         }
         case 'Concat': {
@@ -321,19 +424,25 @@ export class TypedHead {
           const chunks = all.map((s) => s[axis]! * inner);
           ys = [...xs];
           ys[axis] = all.reduce((p, s) => p + s[axis]!, 0);
-          steps.push({ op: 'concat', xs: [...n.inputs], y, outer: size(xs.slice(0, axis)), chunks, total: chunks.reduce((p, v) => p + v, 0) });
+          steps.push({ op: 'concat', xs: n.inputs.map(id), y, outer: size(xs.slice(0, axis)), chunks, total: chunks.reduce((p, v) => p + v, 0) });
           break;
         }
         default:
           throw this.unsupported(n, 'no typed-array gradient');
       }
-      shapes.set(y, ys);
+      shapes.set(n.outputs[0]!, ys);
     }
-    const grads = new Map<string, Float64Array>();
-    grads.set(this.plan.target, new Float64Array(size(actShape)));
-    for (const n of this.plan.nodes) for (const o of n.outputs.slice(0, 1)) grads.set(o, new Float64Array(size(shapes.get(o)!)));
-    this.grads = grads;
+    this.bufs = [...ids.keys()].map((name) => new Float64Array(size(shapes.get(name)!)));
+    this.lo = new Int32Array(this.bufs.length);
+    this.hi = new Int32Array(this.bufs.length);
+    this.targetId = 0;
+    this.outputId = id(this.plan.output);
     this.outSize = size(shapes.get(this.plan.output)!);
+    if (this.nativeGraph) {
+      const names = [...ids.keys()];
+      const g = lowerBackward(steps as LowerableStep[], names, (name) => shapes.get(name), this.model.initializers, this.outputId);
+      if (g) this.graph = { g, seed: new Float32Array(this.outSize) };
+    }
     return steps;
   }
 
@@ -345,94 +454,237 @@ export class TypedHead {
 
   /**
    * Gradient of `sum_k seed[k] * output[k]` with respect to the target activations of one image, written into
-   * `out` (`[C*H*W]`). `seed` has {@link outputSize} values; call {@link prepare} first.
+   * `out` (`[C*H*W]`, zero on entry). `seed` has {@link outputSize} values; call {@link prepare} first.
    */
-  backward(inputs: TypedHeadInputs, seed: Float64Array, out: Float32Array): void {
-    const steps = this.steps;
-    if (!steps) throw new GradCamError('RUNTIME', 'TypedHead.backward called before prepare.');
-    for (const g of this.grads.values()) g.fill(0);
-    this.grads.get(this.plan.output)!.set(seed);
-    for (let i = steps.length - 1; i >= 0; i--) this.step(steps[i]!, inputs);
-    const g = this.grads.get(this.plan.target)!;
-    for (let i = 0; i < g.length; i++) out[i] = g[i]!;
+  backward(inputs: TypedHeadInputs, seed: Float64Array, out: Float32Array): Promise<void> {
+    if (!this.steps) throw new GradCamError('RUNTIME', 'TypedHead.backward called before prepare.');
+    // one pass at a time: the passes share the gradient buffers and await onnxruntime in between steps
+    const run = this.lock.then(() => this.backwardOne(inputs, seed, out));
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private lock: Promise<unknown> = Promise.resolve();
+
+  private async backwardOne(inputs: TypedHeadInputs, seed: Float64Array, out: Float32Array): Promise<void> {
+    if (this.graph && this.mode === undefined) await this.chooseEvaluator(inputs, seed, out.length);
+    if (this.graph && this.mode === 'graph') return this.backwardGraph(inputs, seed, out);
+    return this.backwardSteps(inputs, seed, out);
+  }
+
+  /**
+   * Both evaluators give the same gradient (to float32 rounding); which is faster depends on the head (one
+   * onnxruntime call for everything vs sparse JavaScript loops for one-hot seeds). On the first image, before any
+   * gradient is returned, each runs TUNE_CALLS / 2 times into scratch buffers (JIT compilation and session creation
+   * settle in the first few) and the one with the better time over the second half is kept: every gradient this
+   * model returns comes from the same evaluator.
+   */
+  private async chooseEvaluator(inputs: TypedHeadInputs, seed: Float64Array, size: number): Promise<void> {
+    for (let k = 0; k < TUNE_CALLS; k++) {
+      const scratch = new Float32Array(size);
+      const t0 = performance.now();
+      if (k % 2 === 0) await this.backwardSteps(inputs, seed, scratch);
+      else await this.backwardGraph(inputs, seed, scratch);
+      const dt = performance.now() - t0;
+      if (k >= TUNE_CALLS / 2) {
+        if (k % 2 === 0) this.timing.steps = Math.min(this.timing.steps, dt);
+        else this.timing.graph = Math.min(this.timing.graph, dt);
+      }
+    }
+    this.mode = this.timing.graph < this.timing.steps ? 'graph' : 'steps';
+  }
+
+  /** Which evaluator backward() settled on ('steps' / 'graph'), undefined while still timing both. */
+  get evaluator(): 'steps' | 'graph' | undefined {
+    return this.graph ? this.mode : 'steps';
+  }
+
+  private async backwardGraph(inputs: TypedHeadInputs, seed: Float64Array, out: Float32Array): Promise<void> {
+    const graph = this.graph!;
+    graph.run ??= this.nativeGraph!(graph.g.bytes, [{ name: 'seed', dims: graph.g.seedDims }, ...graph.g.values.map((v) => ({ name: v.input, dims: v.dims }))]);
+    graph.seed.set(seed);
+    const feeds: Float32Array[] = [graph.seed];
+    for (const v of graph.g.values) {
+      const x = this.value(v.name, inputs);
+      feeds.push(x instanceof Float32Array ? x : Float32Array.from(x));
+    }
+    out.set(await (await graph.run)(feeds));
+  }
+
+  private async backwardSteps(inputs: TypedHeadInputs, seed: Float64Array, out: Float32Array): Promise<void> {
+    const steps = this.steps!;
+    const o = this.outputId;
+    const dy = this.bufs[o]!;
+    let first = -1, last = -1;
+    for (let i = 0; i < seed.length; i++) {
+      if (seed[i] !== 0) {
+        if (first < 0) first = i;
+        last = i;
+      }
+      dy[i] = seed[i]!;
+    }
+    this.lo[o] = first < 0 ? 0 : first;
+    this.hi[o] = last + 1;
+    try {
+      for (let i = steps.length - 1; i >= 0; i--) {
+        const pending = this.step(steps[i]!, inputs);
+        if (pending) await pending;
+      }
+      const g = this.bufs[this.targetId]!;
+      if (this.lo[this.targetId]! < this.hi[this.targetId]!) out.set(g.subarray(this.lo[this.targetId]!, this.hi[this.targetId]!), this.lo[this.targetId]!);
+    } finally {
+      // clear what this pass wrote (also after a failure), so the next starts from zeros
+      for (let b = 0; b < this.bufs.length; b++) {
+        if (this.lo[b]! < this.hi[b]!) this.bufs[b]!.fill(0, this.lo[b]!, this.hi[b]!);
+        this.lo[b] = 0;
+        this.hi[b] = 0;
+      }
+    }
+  }
+
+  private convJs(s: Extract<Step, { op: 'conv' }>, dx: Float64Array, dy: Float64Array, w: Values, m0: number, m1: number): void {
+    if (s.pointwise) pointwiseConvBackward(dx, dy, w, s.C, s.M, s.OH * s.OW, m0, m1, s.live);
+    else if (s.group === s.C && s.group === s.M) depthwiseConvBackward(dx, dy, w, s, m0, m1);
+    else convBackward(dx, dy, w, s, m0, m1);
+  }
+
+  /** Marks [lo, hi) of buffer `b` as possibly non-zero. */
+  private mark(b: number, lo: number, hi: number): void {
+    if (lo >= hi) return;
+    if (this.lo[b]! >= this.hi[b]!) {
+      this.lo[b] = lo;
+      this.hi[b] = hi;
+    } else {
+      if (lo < this.lo[b]!) this.lo[b] = lo;
+      if (hi > this.hi[b]!) this.hi[b] = hi;
+    }
   }
 
   private value(name: string, inputs: TypedHeadInputs): Values {
-    const v = name === this.plan.target ? inputs.act : inputs.value(name);
+    const v = name === this.plan.target ? inputs.act : (this.model.initializers.get(name)?.data ?? inputs.value(name));
     if (!v) throw new GradCamError('RUNTIME', `The typed-array gradient needs the value of '${name}', which the body pass did not return.`);
     return v;
   }
 
-  private step(s: Step, inputs: TypedHeadInputs): void {
-    const dy = this.grads.get(s.y)!;
+  /** One backward step; a promise when it runs on onnxruntime. */
+  private step(s: Step, inputs: TypedHeadInputs): Promise<void> | undefined {
+    const lo = this.lo[s.y]!, hi = this.hi[s.y]!;
+    if (lo >= hi) return; // no gradient reaches this op
+    const dy = this.bufs[s.y]!;
     switch (s.op) {
-      case 'copy': {
-        const dx = this.grads.get(s.x)!;
-        for (let i = 0; i < dy.length; i++) dx[i]! += dy[i]!;
-        return;
-      }
-      case 'relu': {
-        const dx = this.grads.get(s.x)!;
-        const x = this.value(s.x, inputs);
-        for (let i = 0; i < dy.length; i++) if (x[i]! > 0) dx[i]! += dy[i]!;
-        return;
-      }
-      case 'clip': {
-        const dx = this.grads.get(s.x)!;
-        const x = this.value(s.x, inputs);
-        for (let i = 0; i < dy.length; i++) if (x[i]! >= s.lo && x[i]! <= s.hi) dx[i]! += dy[i]!;
-        return;
-      }
+      case 'copy':
+      case 'relu':
+      case 'hardswish':
+      case 'sigmoid':
+      case 'clip':
+      case 'hardsigmoid':
       case 'scale': {
-        const dx = this.grads.get(s.x)!;
-        const C = s.mul.length;
-        for (let o = 0, i = 0; o < dy.length / (C * s.inner); o++) {
-          for (let c = 0; c < C; c++) {
-            const m = s.mul[c]!;
-            for (let j = 0; j < s.inner; j++, i++) dx[i]! += m * dy[i]!;
-          }
-        }
+        const dx = this.bufs[s.x]!;
+        if (s.op === 'copy') copyBackward(dx, dy, lo, hi);
+        else if (s.op === 'relu') reluBackward(dx, dy, this.value(s.v, inputs), lo, hi);
+        else if (s.op === 'hardswish') hardSwishBackward(dx, dy, this.value(s.v, inputs), lo, hi);
+        else if (s.op === 'sigmoid') sigmoidBackward(dx, dy, this.value(s.v, inputs), lo, hi);
+        else if (s.op === 'clip') clipBackward(dx, dy, this.value(s.v, inputs), s.lo, s.hi, lo, hi);
+        else if (s.op === 'hardsigmoid') hardSigmoidBackward(dx, dy, this.value(s.v, inputs), s.alpha, s.beta, lo, hi);
+        else if (s.op === 'scale') scaleBackward(dx, dy, s.mul, s.inner, lo, hi);
+        this.mark(s.x, lo, hi);
         return;
       }
-      case 'reduce':
-        reduceBackward(this.grads.get(s.x)!, dy, s.outer, s.red, s.inner, s.f);
+      case 'softmax': {
+        const dx = this.bufs[s.x]!;
+        softmaxBackward(dx, dy, this.value(s.v, inputs), s.outer, s.len, s.inner);
+        this.mark(s.x, 0, dx.length);
         return;
+      }
+      case 'reduce': {
+        const o0 = Math.floor(lo / s.inner), o1 = Math.floor((hi - 1) / s.inner) + 1;
+        const dx = this.bufs[s.x]!;
+        if (s.inner === 1 && this.lo[s.x]! >= this.hi[s.x]!) {
+          // global pooling into a clear buffer: each row is one value, written by (native) fill
+          for (let o = o0; o < o1; o++) if (dy[o] !== 0) dx.fill(s.f * dy[o]!, o * s.red, (o + 1) * s.red);
+        } else reduceBackward(dx, dy, s.red, s.inner, s.f, o0, o1);
+        this.mark(s.x, o0 * s.red * s.inner, o1 * s.red * s.inner);
+        return;
+      }
       case 'maxpool':
-        maxPoolBackward(this.grads.get(s.x)!, dy, this.value(s.x, inputs), s);
+      case 'avgpool': {
+        const plane = s.OH * s.OW;
+        const c0 = Math.floor(lo / plane), c1 = Math.floor((hi - 1) / plane) + 1;
+        if (s.op === 'maxpool') maxPoolBackward(this.bufs[s.x]!, dy, this.value(s.v, inputs), s, c0, c1);
+        else avgPoolBackward(this.bufs[s.x]!, dy, s, c0, c1);
+        this.mark(s.x, c0 * s.H * s.W, c1 * s.H * s.W);
         return;
-      case 'avgpool':
-        avgPoolBackward(this.grads.get(s.x)!, dy, s);
-        return;
+      }
       case 'conv': {
-        const w = this.constValue(s.w, inputs);
-        if (!w) throw new GradCamError('RUNTIME', `The convolution weight '${s.w}' is not known.`);
-        if (s.pointwise) pointwiseConvBackward(this.grads.get(s.x)!, dy, w, s.N, s.C, s.M, s.H * s.W);
-        else convBackward(this.grads.get(s.x)!, dy, w, s);
+        const w = this.value(s.w, inputs);
+        const dx = this.bufs[s.x]!;
+        const plane = s.OH * s.OW;
+        const m0 = Math.floor(lo / plane), m1 = Math.floor((hi - 1) / plane) + 1;
+        const Mg = s.M / s.group, Cg = s.C / s.group, HW = s.H * s.W;
+        this.mark(s.x, Math.floor(m0 / Mg) * Cg * HW, (Math.floor((m1 - 1) / Mg) + 1) * Cg * HW);
+        if (s.sh === 1 && s.sw === 1 && this.native && this.model.initializers.has(s.w) && nonZero(dy, lo, hi) * Cg * s.kh * s.kw >= NATIVE_MIN_MACS) {
+          // dx = conv(dy, flipped W) on onnxruntime
+          this.mark(s.x, 0, dx.length);
+          const nat = (s.native ??= { x: new Float32Array(s.M * plane) });
+          const native = this.native;
+          nat.run ??= (async () => {
+            const model = convInputGradModel(w, s.M, s.C, s.kh, s.kw, s.group, [s.dh, s.dw], [s.pt, s.pl, s.pb, s.pr], [s.OH, s.OW], s.H, s.W);
+            return model ? native(model, [1, s.M, s.OH, s.OW]) : undefined;
+          })();
+          return nat.run.then(async (run) => {
+            if (!run) return this.convJs(s, dx, dy, w, m0, m1);
+            for (let i = 0; i < dy.length; i++) nat.x[i] = dy[i]!;
+            addInto(dx, await run(nat.x), 1);
+          });
+        }
+        this.convJs(s, dx, dy, w, m0, m1);
         return;
       }
       case 'gemm': {
         if (!s.btReady) {
-          const b = this.constValue(s.b, inputs);
-          if (!b) throw new GradCamError('RUNTIME', `The matrix '${s.b}' is not known.`);
+          const b = this.value(s.b, inputs);
           // bt[j*K + k] = B'[k, j], B' = transB ? B^T : B
           for (let j = 0; j < s.cols; j++) for (let k = 0; k < s.K; k++) s.bt[j * s.K + k] = s.transB ? b[j * s.K + k]! : b[k * s.cols + j]!;
           s.btReady = this.model.initializers.has(s.b);
         }
-        gemmBackward(this.grads.get(s.a)!, dy, s.bt, s.rows, s.K, s.cols, s.alpha, s.transA);
+        const dx = this.bufs[s.x]!;
+        this.mark(s.x, 0, dx.length);
+        if (!s.transA && s.btReady && this.native && nonZero(dy, lo, hi) * s.K >= NATIVE_MIN_MACS) {
+          // dA[rows, K] += alpha dY[rows, cols] . B'^T[cols, K]
+          const nat = (s.native ??= { x: new Float32Array(s.rows * s.cols) });
+          nat.run ??= this.native(matMulModel(s.bt, s.cols, s.K, s.rows), [s.rows, s.cols]);
+          for (let i = 0; i < dy.length; i++) nat.x[i] = dy[i]!;
+          return nat.run.then(async (run) => addInto(dx, await run!(nat.x), s.alpha));
+        }
+        gemmBackward(dx, dy, s.bt, s.rows, s.K, s.cols, s.alpha, s.transA);
         return;
       }
       case 'add':
-        for (let k = 0; k < 2; k++) {
-          const dx = this.grads.get(s.xs[k]!);
-          if (dx) broadcastBackward(dx, dy, s.signs[k]!, s.yShape, s.strides[k]!, s.counter);
-        }
+      case 'sub':
+      case 'mul':
+      case 'div': {
+        const da = s.a >= 0 ? this.bufs[s.a] : undefined;
+        const db = s.b >= 0 ? this.bufs[s.b] : undefined;
+        const needA = db !== undefined && (s.op === 'mul' || s.op === 'div');
+        const needB = (da !== undefined && (s.op === 'mul' || s.op === 'div')) || (db !== undefined && s.op === 'div');
+        const av = needA ? this.value(s.va, inputs) : undefined;
+        const bv = needB ? this.value(s.vb, inputs) : undefined;
+        if (s.rowInner > 0) rowBroadcastBackward(s.op, dy, da, db, av, bv, s.rowInner);
+        else binaryBackward(s.op, dy, da, db, av, bv, s.ia, s.ib);
+        if (da) this.mark(s.a, 0, da.length);
+        if (db) this.mark(s.b, 0, db.length);
         return;
+      }
       case 'concat': {
         let off = 0;
         for (let k = 0; k < s.xs.length; k++) {
-          const dx = this.grads.get(s.xs[k]!);
           const c = s.chunks[k]!;
-          if (dx) for (let o = 0; o < s.outer; o++) for (let j = 0; j < c; j++) dx[o * c + j]! += dy[o * s.total + off + j]!;
+          const b = s.xs[k]!;
+          if (b >= 0) {
+            const dx = this.bufs[b]!;
+            for (let o = 0; o < s.outer; o++) for (let j = 0; j < c; j++) dx[o * c + j]! += dy[o * s.total + off + j]!;
+            this.mark(b, 0, dx.length);
+          }
           off += c;
         }
         return;
@@ -441,156 +693,12 @@ export class TypedHead {
   }
 }
 
-function reduceBackward(dx: Float64Array, dy: Float64Array, outer: number, red: number, inner: number, f: number): void {
-  for (let o = 0; o < outer; o++) {
-    for (let r = 0; r < red; r++) {
-      const xb = (o * red + r) * inner, yb = o * inner;
-      for (let i = 0; i < inner; i++) dx[xb + i]! += f * dy[yb + i]!;
-    }
-  }
+function nonZero(a: Float64Array, lo: number, hi: number): number {
+  let n = 0;
+  for (let i = lo; i < hi; i++) if (a[i] !== 0) n++;
+  return n;
 }
 
-interface PoolShape {
-  planes: number; H: number; W: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; hLim: number; wLim: number; includePad: boolean;
-}
-
-/** Gradient to the first maximum of each window (row-major, strict >), as PyTorch and TF.js; padding is -inf. */
-function maxPoolBackward(dx: Float64Array, dy: Float64Array, x: Values, p: PoolShape): void {
-  const { H, W, OH, OW, planes, sh, sw, pt, pl, kh, kw } = p;
-  for (let c = 0; c < planes; c++) {
-    const xb = c * H * W, yb = c * OH * OW;
-    for (let oh = 0; oh < OH; oh++) {
-      const h0 = oh * sh - pt, y0 = Math.max(h0, 0), y1 = Math.min(h0 + kh, H);
-      for (let ow = 0; ow < OW; ow++) {
-        const g = dy[yb + oh * OW + ow]!;
-        if (g === 0) continue;
-        const w0 = ow * sw - pl, x0 = Math.max(w0, 0), x1 = Math.min(w0 + kw, W);
-        let best = Number.NEGATIVE_INFINITY, at = -1;
-        for (let yy = y0; yy < y1; yy++) {
-          for (let xx = x0; xx < x1; xx++) {
-            const v = x[xb + yy * W + xx]!;
-            if (v > best) {
-              best = v;
-              at = xb + yy * W + xx;
-            }
-          }
-        }
-        if (at >= 0) dx[at]! += g;
-      }
-    }
-  }
-}
-
-/** Average pool: each output spreads dy / count over its window (count with or without padding cells, never the ceil_mode overhang). */
-function avgPoolBackward(dx: Float64Array, dy: Float64Array, p: PoolShape): void {
-  const { H, W, OH, OW } = p;
-  for (let c = 0; c < p.planes; c++) {
-    const xb = c * H * W, yb = c * OH * OW;
-    for (let oh = 0; oh < OH; oh++) {
-      const h0 = oh * p.sh - p.pt, y0 = Math.max(h0, 0), y1 = Math.min(h0 + p.kh, H);
-      const ch = p.includePad ? Math.min(h0 + p.kh, p.hLim) - Math.max(h0, -p.pt) : y1 - y0;
-      for (let ow = 0; ow < OW; ow++) {
-        const w0 = ow * p.sw - p.pl, x0 = Math.max(w0, 0), x1 = Math.min(w0 + p.kw, W);
-        const cw = p.includePad ? Math.min(w0 + p.kw, p.wLim) - Math.max(w0, -p.pl) : x1 - x0;
-        const g = dy[yb + oh * OW + ow]! / (ch * cw);
-        if (!(ch * cw > 0) || g === 0) continue;
-        for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) dx[xb + yy * W + xx]! += g;
-      }
-    }
-  }
-}
-
-function planeIsZero(a: Float64Array, start: number, len: number): boolean {
-  for (let i = start; i < start + len; i++) if (a[i] !== 0) return false;
-  return true;
-}
-
-/** 1x1 stride-1 convolution: dx[c, s] += sum_m W[m, c] dy[m, s], skipping output channels with no gradient. */
-function pointwiseConvBackward(dx: Float64Array, dy: Float64Array, w: Values, N: number, C: number, M: number, S: number): void {
-  for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) {
-      const yb = (n * M + m) * S;
-      if (planeIsZero(dy, yb, S)) continue;
-      for (let c = 0; c < C; c++) {
-        const wv = w[m * C + c]!;
-        if (wv === 0) continue;
-        const xb = (n * C + c) * S;
-        for (let s = 0; s < S; s++) dx[xb + s]! += wv * dy[yb + s]!;
-      }
-    }
-  }
-}
-
-interface ConvShape {
-  N: number; C: number; H: number; W: number; M: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; group: number; owLo: Int32Array; owHi: Int32Array;
-}
-
-/** General grouped, strided, dilated, padded convolution: the transpose of the forward scatter, weight by weight. */
-function convBackward(dx: Float64Array, dy: Float64Array, w: Values, p: ConvShape): void {
-  const { C, H, W, M, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl } = p;
-  const Mg = M / p.group, Cg = C / p.group;
-  for (let n = 0; n < p.N; n++) {
-    for (let m = 0; m < M; m++) {
-      const yb = (n * M + m) * OH * OW;
-      if (planeIsZero(dy, yb, OH * OW)) continue;
-      const g = Math.floor(m / Mg);
-      for (let ci = 0; ci < Cg; ci++) {
-        const xb = (n * C + g * Cg + ci) * H * W;
-        const wb = (m * Cg + ci) * kh * kw;
-        for (let ky = 0; ky < kh; ky++) {
-          for (let kx = 0; kx < kw; kx++) {
-            const wv = w[wb + ky * kw + kx]!;
-            if (wv === 0) continue;
-            const lo = p.owLo[kx]!, hi = p.owHi[kx]!;
-            if (lo >= hi) continue;
-            for (let oh = 0; oh < OH; oh++) {
-              const ih = oh * sh - pt + ky * dh;
-              if (ih < 0 || ih >= H) continue;
-              const row = xb + ih * W - pl + kx * dw;
-              const yr = yb + oh * OW;
-              for (let ow = lo; ow < hi; ow++) dx[row + ow * sw]! += wv * dy[yr + ow]!;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/** dA = alpha dY B'^T (transposed back when transA), with bt = B'^T laid out [cols, K]. */
-function gemmBackward(da: Float64Array, dy: Float64Array, bt: Float64Array, rows: number, K: number, cols: number, alpha: number, transA: boolean): void {
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      const g = alpha * dy[i * cols + j]!;
-      if (g === 0) continue;
-      const b = j * K;
-      if (!transA) {
-        const a = i * K;
-        for (let k = 0; k < K; k++) da[a + k]! += g * bt[b + k]!;
-      } else {
-        for (let k = 0; k < K; k++) da[k * rows + i]! += g * bt[b + k]!;
-      }
-    }
-  }
-}
-
-/** dx += sign * (dy summed over the broadcast dimensions of x); `strides` are x's strides with 0 on broadcast axes. */
-function broadcastBackward(dx: Float64Array, dy: Float64Array, sign: number, yShape: readonly number[], strides: Int32Array, counter: Int32Array): void {
-  if (dx.length === dy.length) {
-    for (let i = 0; i < dy.length; i++) dx[i]! += sign * dy[i]!;
-    return;
-  }
-  const r = yShape.length;
-  counter.fill(0);
-  let xi = 0;
-  for (let o = 0; o < dy.length; o++) {
-    dx[xi]! += sign * dy[o]!;
-    for (let d = r - 1; d >= 0; d--) {
-      counter[d]!++;
-      xi += strides[d]!;
-      if (counter[d]! < yShape[d]!) break;
-      xi -= strides[d]! * counter[d]!;
-      counter[d] = 0;
-    }
-  }
+function addInto(dx: Float64Array, r: Float32Array, f: number): void {
+  for (let i = 0; i < dx.length; i++) dx[i]! += f * r[i]!;
 }
