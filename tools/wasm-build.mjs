@@ -82,9 +82,12 @@ const base64 = [
 ${lines.map((l) => `  '${l}',`).join('\n')}
 ].join('');
 
-/** The compiled kernel (${bytes.length} bytes). */
+/** The compiled kernel (${bytes.length} bytes), decoded with \`atob\` so it loads in browsers as in Node. */
 export function wasmBytes(): Uint8Array {
-  return new Uint8Array(Buffer.from(base64, 'base64'));
+  const bin = atob(base64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 `;
 }

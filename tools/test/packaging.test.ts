@@ -3,12 +3,15 @@
 // And that the `genome` CLI installs globally from its tarball (with those of the workspace libraries it uses) and runs.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { build } from 'esbuild';
 import t from 'tap';
 import { DEFAULT_MODEL_DIR, defaultConfig, startSidecar } from '@genome/explainer-sidecar';
 import { repoRoot } from '../fixtures-root.js';
+import { fixture } from '../fixtures.js';
+import { examplePackage } from '../test-packages.js';
 
 interface Pkg {
   name: string;
@@ -24,6 +27,9 @@ const libs: Pkg[] = readdirSync(join(repoRoot, 'libs'))
   .filter((p) => !p.private);
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/** The remote OIP client stack and the tar reader: optional peers of @genome/model-format, never pulled in by shap. */
+const REMOTE_STACK = /^(@grpc\/|@genome\/proto$|protobufjs$|@protobufjs\/|@bufbuild\/|tar$|yargs$|minizlib$|long$)/;
 
 t.test('every library installs from its tarball alone and imports', (t) => {
   const work = mkdtempSync(join(tmpdir(), 'genome-pack-'));
@@ -61,8 +67,186 @@ t.test('every library installs from its tarball alone and imports', (t) => {
   const doc = { schema: 'genome.explanation/v1', method: 'kernel_shap', values: [[[1], [-2]]], baseValues: [[0.5]], featureNames: ['a', 'b'], outputNames: ['y'], outputSpace: 'raw', parameters: {}, timings: { totalMs: 1 } };
   const svg = execFileSync(process.execPath, ['--input-type=module', '-e', `import { waterfallSvg } from '@genome/viz'; process.stdout.write(waterfallSvg(${JSON.stringify(doc)}));`], { cwd: consumer, encoding: 'utf8' });
   t.match(svg, /^<svg [^>]*data-chart="waterfall"/, '@genome/viz draws a waterfall from its installed tarball');
+
+  // What each library pulls in: its dependency closure in that install (optional peers are not part of it).
+  const installed = installedPackages(consumer);
+  for (const lib of libs) {
+    const closure = dependencyClosure(installed, join(consumer, 'node_modules', lib.name));
+    const names = [...new Set(closure.map((p) => p.name))].sort();
+    t.comment(`${lib.name} pulls in ${names.length - 1} packages, ${mb(closure.reduce((s, p) => s + p.bytes, 0))}: ${names.filter((n) => n !== lib.name).join(' ') || '(none)'}`);
+    if (lib.name === '@genome/shap' || lib.name === '@genome/model-format') {
+      t.same(names.filter((n) => REMOTE_STACK.test(n)), [], `${lib.name} pulls in no gRPC, protobuf, generated protos or tar`);
+    }
+  }
   t.end();
 });
+
+t.test('@genome/shap installs alone without a gRPC stack, explains an XGBoost model and bundles for browsers', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'genome-shap-alone-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const shap = pack(join(repoRoot, 'libs', 'shap'), work).tarball;
+  const format = pack(join(repoRoot, 'libs', 'model-format'), work).tarball;
+  const consumer = join(work, 'consumer');
+  mkdirSync(consumer, { recursive: true });
+  // As a user would: `npm install @genome/shap` (model-format from its tarball, not the registry), optional peers
+  // not installed.
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { '@genome/shap': `file:${shap}` }, overrides: { '@genome/model-format': `file:${format}` } }, null, 2),
+  );
+  const install = spawnSync(npm, ['install', '--no-package-lock', '--prefer-offline', '--no-fund', '--no-audit'], { cwd: consumer, encoding: 'utf8' });
+  t.equal(install.status, 0, 'npm install @genome/shap succeeds', { stderr: install.stderr });
+  t.notMatch(install.stderr, /install-scripts|allowScripts/, 'with no install script to review');
+
+  const installed = [...installedPackages(consumer).values()];
+  const names = installed.map((p) => p.name).sort();
+  const bytes = installed.reduce((s, p) => s + p.bytes, 0);
+  t.comment(`@genome/shap install size: ${mb(bytes)} in ${names.length} packages: ${names.join(' ')}`);
+  t.same(names.filter((n) => REMOTE_STACK.test(n)), [], 'no gRPC, protobuf, generated protos, yargs or tar package');
+  t.same(
+    names,
+    ['@genome/model-format', '@genome/shap', 'ajv', 'fast-deep-equal', 'fast-uri', 'fflate', 'json-schema-traverse', 'require-from-string'],
+    'exactly the libraries, the manifest validator (ajv) and the zip reader (fflate)',
+  );
+  t.ok(bytes < 8e6, `under 8 MB (libs/shap/README.md records the size; was 25 MB with the gRPC stack): ${mb(bytes)}`);
+
+  // From the installed copy: TreeSHAP on an XGBoost JSON model; base + sum(values) is the margin.
+  const xgb = fixture('models', 'xgboost', 'ankane-regression', 'model.json');
+  const explained = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { readFileSync } from 'node:fs';
+       import { loadTreeModel, predictRaw } from '@genome/model-format';
+       import { explainTree } from '@genome/shap';
+       const model = loadTreeModel(readFileSync(${JSON.stringify(xgb)}));
+       const rows = [[3.7, 1.2, 7.2, 9], [7.5, 0.5, 7.9, 0]];
+       const e = await explainTree(model, rows);
+       const margins = predictRaw(model, Float64Array.from(rows.flat()), 2);
+       console.log(JSON.stringify({ method: e.method, gap: Math.max(...rows.map((_, r) => Math.abs(e.baseValues[r][0] + e.values[r].reduce((s, v) => s + v[0], 0) - margins[r]))) }));`,
+    ],
+    { cwd: consumer, encoding: 'utf8' },
+  );
+  const { method, gap } = JSON.parse(explained) as { method: string; gap: number };
+  t.equal(method, 'tree_shap.path_dependent', 'explainTree runs from the installed copy');
+  t.ok(gap < 1e-9, `and its values add up to the margins (gap ${gap})`);
+
+  // What is not installed fails at first use, naming the packages to install.
+  const archive = join(work, 'california-housing-rf.tar.gz');
+  execFileSync('tar', ['-czf', archive, '-C', examplePackage, '.']);
+  const missing = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { loadGenomePackage, remotePredictor } from '@genome/model-format';
+       const why = (p) => p.then(() => 'resolved', (e) => e.code + ': ' + e.message);
+       console.log(JSON.stringify({
+         grpc: await why(remotePredictor({ protocol: 'grpc', url: '127.0.0.1:1', model: 'm', nFeatures: 1 })),
+         tar: await why(loadGenomePackage(${JSON.stringify(archive)})),
+       }));`,
+    ],
+    { cwd: consumer, encoding: 'utf8' },
+  );
+  const errors = JSON.parse(missing) as { grpc: string; tar: string };
+  t.match(errors.grpc, /^MISSING_DEPENDENCY: Remote predictors over gRPC .* need @grpc\/grpc-js, .*: npm install @grpc\/grpc-js @genome\/proto$/, 'a gRPC remote predictor: MISSING_DEPENDENCY, install @grpc/grpc-js @genome/proto');
+  t.match(errors.tar, /^MISSING_DEPENDENCY: Reading the \.tar\/\.tar\.gz package .* needs tar, .*: npm install tar$/, 'a .tar.gz package: MISSING_DEPENDENCY, install tar');
+
+  // The installed tarballs bundle for browsers (the `browser` export condition): no node: module on the tree path.
+  const bundle = await build({
+    stdin: {
+      contents: "import { loadTreeModel } from '@genome/model-format'; import { explainTree } from '@genome/shap'; export { loadTreeModel, explainTree };",
+      resolveDir: consumer,
+    },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(bundle.metafile.inputs);
+  t.ok(inputs.some((f) => f.endsWith('@genome/shap/dist/browser.js')) && inputs.some((f) => f.endsWith('@genome/model-format/dist/browser.js')), 'esbuild takes both dist/browser.js');
+  t.same(inputs.filter((f) => /workers\/|module-worker|node_modules\/(?!@genome\/)/.test(f)), [], 'and bundles neither the worker pool nor any other package');
+  t.comment(`browser bundle of loadTreeModel + explainTree: ${(bundle.outputFiles[0]!.text.length / 1024).toFixed(0)} KiB`);
+});
+
+interface InstalledPackage {
+  name: string;
+  dir: string;
+  /** Bytes of its files, without its own node_modules. */
+  bytes: number;
+  /** Names it needs installed: dependencies, optionalDependencies and peers not marked optional. */
+  needs: string[];
+}
+
+/** Every package under `root`/node_modules (nested ones too), by directory. */
+function installedPackages(root: string): Map<string, InstalledPackage> {
+  const out = new Map<string, InstalledPackage>();
+  const visit = (nodeModules: string) => {
+    if (!existsSync(nodeModules)) return;
+    for (const entry of readdirSync(nodeModules)) {
+      if (entry.startsWith('.')) continue;
+      const dirs = entry.startsWith('@') ? readdirSync(join(nodeModules, entry)).map((e) => join(nodeModules, entry, e)) : [join(nodeModules, entry)];
+      for (const dir of dirs) {
+        if (!existsSync(join(dir, 'package.json'))) continue;
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+          name: string;
+          dependencies?: Record<string, string>;
+          optionalDependencies?: Record<string, string>;
+          peerDependencies?: Record<string, string>;
+          peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+        };
+        const peers = Object.keys(pkg.peerDependencies ?? {}).filter((n) => !pkg.peerDependenciesMeta?.[n]?.optional);
+        out.set(dir, { name: pkg.name, dir, bytes: treeBytes(dir), needs: [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...peers] });
+        visit(join(dir, 'node_modules'));
+      }
+    }
+  };
+  visit(join(root, 'node_modules'));
+  return out;
+}
+
+/** Bytes of the files under `dir`, not following links and skipping node_modules. */
+function treeBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules') continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += treeBytes(p);
+    else total += lstatSync(p).size;
+  }
+  return total;
+}
+
+/** The package at `dir` and everything it needs, resolved as Node does (node_modules folders up from each package). */
+function dependencyClosure(installed: Map<string, InstalledPackage>, dir: string): InstalledPackage[] {
+  const seen = new Map<string, InstalledPackage>();
+  const queue = [dir];
+  while (queue.length > 0) {
+    const d = queue.pop()!;
+    const pkg = installed.get(d);
+    if (!pkg || seen.has(d)) continue;
+    seen.set(d, pkg);
+    for (const name of pkg.needs) {
+      for (let up = d; ; up = dirname(up)) {
+        const candidate = join(up, 'node_modules', name);
+        if (installed.has(candidate)) {
+          queue.push(candidate);
+          break;
+        }
+        if (dirname(up) === up) break;
+      }
+    }
+  }
+  return [...seen.values()];
+}
+
+/** Bytes as megabytes (10^6), one decimal. */
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
 
 /** `npm pack` of the package in `dir` into `dest`: the tarball's path and the files it holds. */
 function pack(dir: string, dest: string): { tarball: string; files: string[] } {

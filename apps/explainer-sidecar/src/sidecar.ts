@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
-import { createTreeShapPool, type TreeShapPool } from '@genome/shap';
+import { createTreeShapPool, prepareTreeShap, ShapError, type TreeShapPool } from '@genome/shap';
 import { pino, type Logger } from 'pino';
 import { TokenAuth as Auth, drainServers } from '@genome/server-kit';
 import { ChartWorker } from './visualize/chart-pool.js';
@@ -77,11 +77,24 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
     maxMessageBytes: config.maxMessageBytes,
   });
 
-  // Store-backed models: a new version is warmed up before it is served (with enough rows for the TreeSHAP pool, so
-  // every worker receives the model), and a replaced one leaves the pool when it is released.
+  // Tree models are prepared for TreeSHAP when they are loaded (ensemble, WebAssembly layout, a warm-up), on this
+  // thread and on every pool worker, so the first call runs at full speed. A model TreeSHAP cannot explain is left
+  // alone: its calls say why.
+  const prepareTrees = async (m: LoadedModel): Promise<void> => {
+    if (!m.ensemble) return;
+    try {
+      prepareTreeShap(m.ensemble);
+    } catch (err) {
+      if (err instanceof ShapError) return;
+      throw err;
+    }
+    await treePool?.register(m.ensemble);
+  };
+  // Store-backed models: a new version is prepared and warmed up before it is served, and a replaced one leaves the
+  // pool when it is released.
   const warmUp = async (m: LoadedModel): Promise<void> => {
-    const rows = m.ensemble && treePool ? Math.max(config.treePoolMinRows, 8 * treePool.threads) : 1;
-    await service.warmUp(m, rows, AbortSignal.timeout(60_000));
+    await prepareTrees(m);
+    await service.warmUp(m, 1, AbortSignal.timeout(60_000));
   };
   const releaseModel = (m: LoadedModel): void => {
     if (m.ensemble) treePool?.release(m.ensemble);
@@ -116,6 +129,7 @@ export async function startSidecar(config: SidecarConfig, options: SidecarOption
         if (st.follows) followers.push({ follower: new StoreFollower(spec, store, { models, logger, metrics, prepare: warmUp, release: releaseModel }, m, config.store.pollMs), sinceSeq });
       } else {
         m = await loadModel(spec, models);
+        await prepareTrees(m);
       }
       models.add(m);
       const d = m.description;

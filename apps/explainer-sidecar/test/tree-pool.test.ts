@@ -1,6 +1,6 @@
 // TreeSHAP on the worker pool (--tree-workers) gives the same values as on the event-loop thread, over gRPC and
 // REST, path-dependent and interventional; small calls stay in-process below --tree-pool-min-rows; the pool is
-// closed on graceful shutdown.
+// closed on graceful shutdown; a model is registered with the pool when it loads.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -19,6 +19,7 @@ t.test('pool and in-process TreeSHAP give equal values', async (t) => {
   const inline = await sidecar({ ...pkg, treeWorkers: 0, chunkRows: 64 });
   t.teardown(() => Promise.all([pooled.close(100), inline.close(100)]));
   t.equal(pooled.treePool?.threads, 2, 'pool of 2 threads');
+  t.equal(pooled.treePool?.heldModels, 1, 'the model was registered with (and prepared on) every worker when it loaded, before any call');
   t.equal(inline.treePool, undefined, 'no pool with treeWorkers 0');
   const cp = client(pooled.grpcPort);
   const ci = client(inline.grpcPort);

@@ -1,9 +1,12 @@
-/** Generic loader that sniffs the model format from its bytes. */
-import { ModelFormatError } from '../errors.js';
-import type { TreeEnsemble } from './ensemble.js';
-import { loadOnnxTreeEnsemble } from '../onnx/tree-ensemble.js';
-import { loadXGBoostModel, type XGBoostIterationRange } from '../xgboost/model.js';
-import { loadLightGBMModel } from '../lightgbm/model.js';
+/**
+ * The generic tree-model loader: sniffs the format from the file's bytes and dispatches to the XGBoost, LightGBM or
+ * ONNX-ML loader. It sits above those loaders (which build on tree/), so no import runs back up the layers.
+ */
+import { ModelFormatError } from './errors.js';
+import type { TreeEnsemble } from './tree/ensemble.js';
+import { loadOnnxTreeEnsemble } from './onnx/tree-ensemble.js';
+import { loadXGBoostModel, type XGBoostIterationRange } from './xgboost/model.js';
+import { loadLightGBMModel } from './lightgbm/model.js';
 
 export type TreeModelFormat = 'xgboost-json' | 'xgboost-ubjson' | 'lightgbm-text' | 'onnx';
 

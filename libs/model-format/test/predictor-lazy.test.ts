@@ -2,11 +2,12 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// Importing the library must not load onnxruntime-node, TF.js or grpc-js: a resolve hook makes them throw.
+// Importing the library must not load onnxruntime-node, TF.js, grpc-js, protobufjs, the generated protos or tar: a
+// resolve hook makes them throw.
 t.test('importing @genome/model-format loads no optional runtime', async (t) => {
   const hook = `data:text/javascript,${encodeURIComponent(`
     export async function resolve(spec, ctx, next) {
-      if (/^(onnxruntime-node|@tensorflow\\/|@grpc\\/grpc-js)/.test(spec)) throw new Error('loaded eagerly: ' + spec);
+      if (/^(onnxruntime-node|@tensorflow\\/.*|@grpc\\/grpc-js|@genome\\/proto|protobufjs|tar)($|\\/)/.test(spec)) throw new Error('loaded eagerly: ' + spec);
       return next(spec, ctx);
     }`)}`;
   const index = fileURLToPath(new URL('../src/index.ts', import.meta.url));

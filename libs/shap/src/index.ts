@@ -1,34 +1,3 @@
-export { ShapError, type ShapErrorCode } from './errors.js';
-export { Rng, DEFAULT_SEED } from '@genome/model-format';
-export type { RowsInput } from './rows.js';
-export type { Link } from './link.js';
-export { makeBackground, sampleBackground, kmeansBackground, type Background } from './background.js';
-export type { AgnosticOptions, CancellableOptions } from './agnostic.js';
-export { KernelExplainer, type KernelExplainOptions, type L1Reg } from './kernel/explainer.js';
-export { ExactExplainer, type ExactOptions, type ExactExplainOptions, EXACT_DEFAULT_MAX_FEATURES, EXACT_HARD_MAX_FEATURES } from './exact.js';
-export { PermutationExplainer, type PermutationExplainOptions } from './permutation.js';
-export {
-  LinearExplainer,
-  linearStats,
-  type LinearModelLike,
-  type LinearStats,
-  type LinearOptions,
-  type FeaturePerturbation,
-} from './linear.js';
-export {
-  treeShapPathDependent,
-  treeShapInterventional,
-  treeShapInteractions,
-  prepareBackground,
-  type TreeShapValues,
-  type TreeShapInteractionValues,
-  type PathDependentOptions,
-  type InterventionalOptions,
-  type PreparedBackground,
-  type PathAlgorithm,
-  type InteractionOptions,
-  type InteractionAlgorithm,
-  type InterventionalAlgorithm,
-} from './tree/tree-shap.js';
-export { explainTree, type ExplainTreeOptions, type TreeRows } from './tree/explain.js';
+/** The public API of @genome/shap in Node: everything of the browser entry, plus the worker_threads pool. */
+export * from './browser.js';
 export { TreeShapPool, createTreeShapPool, type TreeShapPoolOptions } from './workers/pool.js';

@@ -1,7 +1,15 @@
 import t from 'tap';
 import { loadOnnxTreeEnsemble, predictRaw, withCovers, type TreeEnsemble } from '@genome/model-format';
 import { readFixture, readFixtureJson, readNumericCsv } from '../../../tools/fixtures.js';
-import { ShapError, createTreeShapPool, explainTree, treeShapInterventional, treeShapPathDependent } from '../src/index.js';
+import {
+  ShapError,
+  createTreeShapPool,
+  explainTree,
+  prepareTreeShap,
+  treeShapInteractions,
+  treeShapInterventional,
+  treeShapPathDependent,
+} from '../src/index.js';
 import { randomEnsemble, randomRows } from './tree-helpers.js';
 
 function oracle(name: string): { model: TreeEnsemble; data: Float64Array; nRows: number; x: number[][] } {
@@ -46,7 +54,7 @@ t.test('worker pool gives the same numbers as the calling thread', async (t) => 
   const m = randomEnsemble(7, { nFeatures: 5, nOutputs: 3, valueWidth: 1, nTrees: 6, maxDepth: 5 });
   const rows = randomRows(7, 20, 5);
   const bg = randomRows(8, 5, 5);
-  for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
+  for (const algorithm of ['quadrature', 'quadrature-js', 'classic'] as const) {
     const a = treeShapPathDependent(m, rows, 20, { algorithm });
     const b = await pool.pathDependent(m, rows, 20, { algorithm });
     t.same(Array.from(b.values), Array.from(a.values), `path-dependent ${algorithm}`);
@@ -76,6 +84,50 @@ t.test('pool.release forgets a model; a later task sends it again', async (t) =>
   const b1 = await pool.pathDependent(m1, rows, 12);
   t.same(Array.from(b1.values), Array.from(a1.values), 'the released model is sent again and gives the same values');
   t.equal(pool.heldModels, 2);
+});
+
+t.test('pool.register prepares a model on every worker before its first call; the workers share its arrays', async (t) => {
+  const pool = createTreeShapPool({ threads: 2 });
+  t.teardown(() => pool.close());
+  const m = randomEnsemble(21, { nFeatures: 6, nOutputs: 2, valueWidth: 1, nTrees: 9, maxDepth: 6 });
+  const rows = randomRows(22, 41, 6);
+  const ready = pool.register(m, { interactions: true });
+  t.equal(pool.heldModels, 1, 'held as soon as it is registered');
+  await Promise.all([ready, pool.register(m)]);
+  t.equal(pool.heldModels, 1, 'registering again adds nothing');
+  const a = await pool.pathDependent(m, rows, 41);
+  t.same(Array.from(a.values), Array.from(treeShapPathDependent(m, rows, 41).values), 'path-dependent values = the calling thread');
+  // 41 rows on 2 workers: even-sized tasks (22 + 19 rows); the interaction kernel's batches are not split up
+  const b = await pool.interactions(m, rows, 41);
+  t.same(Array.from(b.values), Array.from(treeShapInteractions(m, rows, 41).values), 'interaction values = the calling thread');
+  t.equal(m.left.buffer instanceof SharedArrayBuffer, false, "the caller's model keeps its own arrays");
+  const maxModel = { ...randomEnsemble(23, { nFeatures: 3, nOutputs: 1, valueWidth: 1, nTrees: 2, maxDepth: 2 }), aggregate: 'max' as const };
+  await t.rejects(pool.register(maxModel), ShapError, 'a model TreeSHAP cannot explain is refused before any worker sees it');
+  t.throws(() => createTreeShapPool({ threads: 1, chunkRows: 0 }), /chunkRows must be a positive integer/);
+});
+
+t.test('prepareTreeShap lays the model out and warms the kernels at load; calls after it give the same values', async (t) => {
+  const m = randomEnsemble(31, { nFeatures: 5, nOutputs: 1, valueWidth: 1, nTrees: 7, maxDepth: 5 });
+  const other = randomEnsemble(32, { nFeatures: 5, nOutputs: 1, valueWidth: 1, nTrees: 7, maxDepth: 5 });
+  const rows = randomRows(33, 9, 5);
+  const before = treeShapPathDependent(m, rows, 9).values;
+  const p = prepareTreeShap(m, { interactions: true });
+  t.equal(p.pathKernel, 'quadrature', 'WebAssembly kernel');
+  t.equal(p.interactionKernel, 'quadrature');
+  t.ok(p.milliseconds >= 0);
+  // Each model keeps its own kernel instance: alternating models copies no model and mixes nothing up.
+  const o1 = treeShapPathDependent(other, rows, 9).values;
+  t.same(Array.from(treeShapPathDependent(m, rows, 9).values), Array.from(before), 'same values after another model ran');
+  t.same(Array.from(treeShapPathDependent(other, rows, 9).values), Array.from(o1));
+  const noCovers = { ...m, hasCovers: false } as typeof m;
+  t.same({ ...prepareTreeShap(noCovers), milliseconds: 0 }, { pathKernel: 'none', interactionKernel: 'none', milliseconds: 0 }, 'without covers: interventional only');
+});
+
+t.test('algorithm names are checked; fast-v2 left the library', async (t) => {
+  const m = randomEnsemble(41, { nFeatures: 3, nOutputs: 1, valueWidth: 1, nTrees: 2, maxDepth: 3 });
+  const rows = randomRows(42, 2, 3);
+  t.throws(() => treeShapPathDependent(m, rows, 2, { algorithm: 'fast-v2' as never }), { code: 'INVALID_OPTION', message: /fast-v2" was removed.*auto, quadrature, quadrature-js, classic/ });
+  t.throws(() => treeShapPathDependent(m, rows, 2, { algorithm: 'fastest' as never }), { code: 'INVALID_OPTION', message: /Unknown TreeSHAP algorithm "fastest"/ });
 });
 
 t.test('interventional in probability space (logistic) adds up to the probability', async (t) => {

@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { loadTreeModel, predictRaw, withCovers, type TreeEnsemble } from '@genome/model-format';
 import { fixture, readFixture } from '../../../tools/fixtures.js';
 import { treeShapInterventional, treeShapPathDependent } from '../src/tree/tree-shap.js';
+import { PATH_KERNELS, pathDependentBy } from './oracles/fast-v2.js';
 import { mulberry32 } from './tree-helpers.js';
 
 const roots = ['models/xgboost', 'models/lightgbm', 'models/onnx-trees'];
@@ -79,8 +80,8 @@ for (const file of files) {
         }
       return d;
     };
-    for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
-      const res = treeShapPathDependent(covered, rows, n, { algorithm });
+    for (const algorithm of PATH_KERNELS) {
+      const res = pathDependentBy(algorithm, covered, rows, n);
       const d = add(res.values, res.expectedValue, (r, k) => raw[r * nO + k]!);
       t.ok(d <= 1e-9, `path-dependent ${algorithm} additivity ${d.toExponential(2)} (${model.nTrees} trees, ${model.source.format})`);
     }

@@ -14,6 +14,7 @@ import { readdirSync } from 'node:fs';
 import { loadOnnxTreeEnsemble, predictRaw, withCovers, type TreeEnsemble } from '@genome/model-format';
 import { fixture, readFixture, readFixtureJson, readNumericCsv } from '../../../tools/fixtures.js';
 import { treeShapInteractions, treeShapInterventional, treeShapPathDependent } from '../src/tree/tree-shap.js';
+import { PATH_KERNELS, pathDependentBy } from './oracles/fast-v2.js';
 import { bruteInteractions, bruteShapley, float32Error, interventionalValue, oneHotTree, pathValue, treeScaleOf } from './tree-helpers.js';
 
 const TOL = 1e-9;
@@ -129,8 +130,8 @@ for (const name of cases) {
 
     if (ref.path_dependent) {
       const b = float32Bounds('path', covered, rows, n, undefined, 0);
-      for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
-        const res = treeShapPathDependent(covered, rows, n, { algorithm });
+      for (const algorithm of PATH_KERNELS) {
+        const res = pathDependentBy(algorithm, covered, rows, n);
         const e = excess(res.values, ref.path_dependent.shap_values, b.values);
         t.ok(e.excess <= TOL, `path_dependent (${algorithm}): |diff| - float32 bound = ${e.excess.toExponential(2)} <= ${TOL} (raw max diff ${e.raw.toExponential(2)})`);
         const ev = excess(res.expectedValue, ref.path_dependent.expected_value, b.ev);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { treeShapInteractions, treeShapInterventional, treeShapPathDependent } from '../src/tree/tree-shap.js';
+import { PATH_KERNELS, pathDependentBy } from './oracles/fast-v2.js';
 import {
   bruteInteractions,
   bruteShapley,
@@ -48,14 +49,14 @@ function maxDiff3(flat: Float64Array, rowOff: number, ref: number[][], nOut: num
   return d;
 }
 
-for (const algorithm of ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const) {
+for (const algorithm of PATH_KERNELS) {
   t.test(`path-dependent (${algorithm}) equals brute force over all subsets`, async (t) => {
     fc.assert(
       fc.property(optionsArb, (o) => {
         const m = build(o);
         const nRows = 3;
         const rows = randomRows(o.seed, nRows, m.nFeatures);
-        const res = treeShapPathDependent(m, rows, nRows, { algorithm });
+        const res = pathDependentBy(algorithm, m, rows, nRows);
         const ev = pathValue(m, [], 0);
         for (let k = 0; k < m.nOutputs; k++) if (Math.abs(ev[k]! - res.expectedValue[k]!) > TOL) return false;
         for (let r = 0; r < nRows; r++) {

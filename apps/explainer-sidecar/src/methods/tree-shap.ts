@@ -2,12 +2,12 @@
  * tree_shap: exact TreeSHAP from @genome/shap on the model's tree IR (path-dependent or interventional).
  * Parameters (shap's names): feature_perturbation "tree_path_dependent" | "interventional" (default: the package's
  * default, else path-dependent when the model has covers), model_output "raw" | "probability" (interventional only),
- * interactions (bool, path-dependent only), algorithm "auto" | "quadrature" | "quadrature-js" | "classic" | "fast-v2".
+ * interactions (bool, path-dependent only), algorithm "auto" | "quadrature" | "quadrature-js" | "classic".
  * With a worker pool, calls of at least `poolMinRows` rows run on the pool's threads (same values: the workers run
  * the same kernels on row slices); smaller calls stay on the calling thread, where they cost less than a round trip.
  */
 import type { TreeEnsemble } from '@genome/model-format';
-import { explainTree, type TreeShapPool } from '@genome/shap';
+import { explainTree, PATH_ALGORITHMS, type TreeShapPool } from '@genome/shap';
 import type { LoadedModel } from '../models/types.js';
 import { optBool, optString } from './params.js';
 import type { ExplainMethod } from './types.js';
@@ -115,7 +115,7 @@ function treeParams(model: LoadedModel, params: Record<string, unknown>) {
     fp: optString(params, 'feature_perturbation', ['tree_path_dependent', 'interventional'] as const) ?? defaultPerturbation(model),
     output: optString(params, 'model_output', ['raw', 'probability'] as const),
     interactions: optBool(params, 'interactions'),
-    algorithm: optString(params, 'algorithm', ['auto', 'quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const),
+    algorithm: optString(params, 'algorithm', PATH_ALGORITHMS),
   };
 }
 

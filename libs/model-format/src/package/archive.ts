@@ -1,12 +1,13 @@
 /**
- * Unpacks a Genome package archive (.tar.gz / .tgz / .tar via `tar`, .zip via `fflate`) into a fresh temporary
- * directory, refusing entries that would escape it (absolute paths, `..`), links, and archives whose unpacked
- * size exceeds a limit (zip bombs).
+ * Unpacks a Genome package archive (.tar.gz / .tgz / .tar via `tar`, an optional peer dependency loaded at the first
+ * tar archive, MISSING_DEPENDENCY without it; .zip via `fflate`) into a fresh temporary directory, refusing entries
+ * that would escape it (absolute paths, `..`), links, and archives whose unpacked size exceeds a limit (zip bombs).
  */
 import { mkdtemp, mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { ModelFormatError } from '../errors.js';
+import { importOptional } from '../optional-module.js';
 
 export interface ExtractOptions {
   /** Largest total unpacked size in bytes (default 2 GiB). */
@@ -76,7 +77,7 @@ async function extractZip(file: string, dest: string, maxBytes: number, maxEntri
 }
 
 async function extractTar(file: string, dest: string, maxBytes: number, maxEntries: number): Promise<void> {
-  const tar = await import('tar');
+  const tar = await importOptional<typeof import('tar')>('tar', `Reading the .tar/.tar.gz package ${file} needs`, ['tar']);
   let total = 0;
   let entries = 0;
   let problem: string | undefined;

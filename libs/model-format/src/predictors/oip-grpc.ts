@@ -1,10 +1,12 @@
 /**
  * gRPC transport for the Open Inference Protocol: `inference.GRPCInferenceService/ModelInfer` and
- * `ModelMetadata` through the ts-proto client of `@genome/proto`. grpc-js is loaded at the first call.
+ * `ModelMetadata` through the ts-proto client of `@genome/proto`. grpc-js and the generated protos are optional peer
+ * dependencies, loaded at the first call; without them that call is a `MISSING_DEPENDENCY` error.
  */
 import type { inference as Inference } from '@genome/proto';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { ModelFormatError } from '../errors.js';
+import { importOptional } from '../optional-module.js';
 import { throwIfAborted } from '../cancellation.js';
 import {
   decodeRaw,
@@ -19,6 +21,7 @@ import { OipCallError, type OipInferCall, type OipModelMetadata, type OipTranspo
 
 type Client = Inference.GRPCInferenceServiceClient;
 type GrpcModule = typeof import('@grpc/grpc-js');
+type ProtoModule = typeof import('@genome/proto');
 
 export interface GrpcTransportOptions {
   /** Extra request metadata (e.g. authorization) sent with every call. */
@@ -92,10 +95,18 @@ export function decodeInferResponse(res: Inference.ModelInferResponse, where: st
 
 let grpcMods: Promise<{ grpc: GrpcModule; inference: typeof Inference }> | undefined;
 function loadGrpc() {
-  grpcMods ??= Promise.all([import('@grpc/grpc-js'), import('@genome/proto')]).then(([g, p]) => ({
-    grpc: ((g as { default?: GrpcModule }).default ?? g) as GrpcModule,
-    inference: p.inference,
-  }));
+  const needs = "Remote predictors over gRPC (protocol 'grpc') need";
+  const install = ['@grpc/grpc-js', '@genome/proto'];
+  grpcMods ??= Promise.all([
+    importOptional<GrpcModule | { default: GrpcModule }>('@grpc/grpc-js', needs, install),
+    importOptional<ProtoModule>('@genome/proto', needs, install),
+  ]).then(
+    ([g, p]) => ({ grpc: ('default' in g && g.default ? g.default : g) as GrpcModule, inference: p.inference }),
+    (err: unknown) => {
+      grpcMods = undefined;
+      throw err;
+    },
+  );
   return grpcMods;
 }
 

@@ -2,10 +2,9 @@
  * Row-range kernels over flat typed arrays: the single-thread engine that the public API and the worker pool
  * both call. Outputs are row-major: SHAP values `[row][feature][output]`, interactions `[row][i][j][output]`.
  */
+import { ShapError } from '../errors.js';
 import type { PreparedEnsemble } from './prepared.js';
 import { PathBuffers, pathDependentTree } from './path-dependent.js';
-import { buildFastTables, type FastTables } from './fast-v2.js';
-import { fastTree } from './fast-v2.js';
 import { InterventionalBuffers, interventionalTree } from './interventional.js';
 import { fillDirections } from './split.js';
 import { applyLink, type Link } from './output-link.js';
@@ -25,20 +24,28 @@ const QUADRATURE_BATCH = 16;
 
 /**
  * Which path-dependent kernel to run: `quadrature` runs the WebAssembly kernel where it covers the model
- * (quadratureWasmSupports) and the TypeScript one otherwise; `quadrature-js` always the TypeScript one.
+ * (quadratureWasmSupports) and the TypeScript one otherwise; `quadrature-js` always the TypeScript one; `classic` the
+ * EXTEND/UNWIND recursion (the kernel of the interaction values where WebAssembly does not cover the model).
  */
-export type PathAlgorithm = 'auto' | 'quadrature' | 'quadrature-js' | 'classic' | 'fast-v2';
+export type PathAlgorithm = 'auto' | 'quadrature' | 'quadrature-js' | 'classic';
+
+/** The path-dependent kernels, `auto` first. */
+export const PATH_ALGORITHMS: readonly PathAlgorithm[] = ['auto', 'quadrature', 'quadrature-js', 'classic'];
 
 /**
- * Resolves `auto` to the quadrature kernel: O(L·Q) per tree and row with Q = ceil(depth/2) against the classic
- * O(L·D²), and no per-model tables (see benchmarks/tree-shap.bench.ts for the measured comparison).
+ * Resolves `auto` to the fastest kernel that runs `prep` here (benchmarks/tree-shap.bench.ts, "kernel choice by
+ * shape"): the WebAssembly quadrature kernel where it covers the model; else, for a value vector per node, the
+ * classic recursion (2.6x the TypeScript quadrature kernel on a 5-class forest: its sums S are per class); else the
+ * TypeScript quadrature kernel. Throws INVALID_OPTION for a name that is not a kernel.
  */
-export function resolvePathAlgorithm(
-  _prep: PreparedEnsemble,
-  algorithm: PathAlgorithm,
-  _nRows: number,
-): 'quadrature' | 'quadrature-js' | 'classic' | 'fast-v2' {
-  return algorithm === 'auto' ? 'quadrature' : algorithm;
+export function resolvePathAlgorithm(prep: PreparedEnsemble, algorithm: PathAlgorithm): 'quadrature' | 'quadrature-js' | 'classic' {
+  if (!PATH_ALGORITHMS.includes(algorithm)) {
+    const removed = (algorithm as string) === 'fast-v2' ? ' ("fast-v2" was removed: see the kernel table in the README)' : '';
+    throw new ShapError('INVALID_OPTION', `Unknown TreeSHAP algorithm ${JSON.stringify(algorithm)}${removed}; use one of ${PATH_ALGORITHMS.join(', ')}.`);
+  }
+  if (algorithm !== 'auto') return algorithm;
+  if (quadratureWasmSupports(prep)) return 'quadrature';
+  return prep.valueWidth > 1 ? 'classic' : 'quadrature-js';
 }
 
 /** Path-dependent SHAP values for rows [rowStart, rowEnd) written to `out` at row offset 0 = rowStart. */
@@ -48,8 +55,7 @@ export function pathDependentRange(
   rowStart: number,
   rowEnd: number,
   out: Float64Array,
-  algorithm: 'quadrature' | 'quadrature-js' | 'classic' | 'fast-v2',
-  tables?: FastTables,
+  algorithm: 'quadrature' | 'quadrature-js' | 'classic',
 ): void {
   const m = prep.model;
   const nF = prep.nFeatures;
@@ -90,16 +96,10 @@ export function pathDependentRange(
     return;
   }
   const buf = new PathBuffers(prep.maxDepth);
-  const tab = algorithm === 'fast-v2' ? (tables ?? buildFastTables(prep)) : undefined;
-  const stackN = new Int32Array(2 * prep.maxDepth + 8);
-  const stackM = new Int32Array(2 * prep.maxDepth + 8);
   for (let r = rowStart; r < rowEnd; r++) {
     const xo = r * nF;
     const po = (r - rowStart) * stride;
-    for (let t = 0; t < m.nTrees; t++) {
-      if (tab !== undefined && tab.useTables[t] === 1) fastTree(prep, tab, t, rows, xo, out, po, stackN, stackM);
-      else pathDependentTree(prep, t, rows, xo, out, po, buf);
-    }
+    for (let t = 0; t < m.nTrees; t++) pathDependentTree(prep, t, rows, xo, out, po, buf);
   }
 }
 

@@ -97,7 +97,7 @@ export async function explainTree(model: TreeEnsemble, rows: TreeRows, options: 
   let inter: TreeShapInteractionValues | undefined;
   const parameters: Record<string, unknown> = { output, threads: pool ? pool.threads : 1 };
   if (method === 'path_dependent') {
-    const algorithm = resolvePathAlgorithm(prep, options.algorithm ?? 'auto', n);
+    const algorithm = resolvePathAlgorithm(prep, options.algorithm ?? 'auto');
     parameters.algorithm = algorithm;
     res = pool ? await pool.pathDependent(model, flat, n, { algorithm }) : treeShapPathDependent(model, flat, n, { algorithm });
     if (options.interactions) inter = pool ? await pool.interactions(model, flat, n) : treeShapInteractions(model, flat, n);

@@ -4,8 +4,8 @@
  * the kernel precomputes every edge's coefficients there, then rows are explained in batches of up to
  * {@link QuadratureWasm.lanes} rows that share each tree traversal, one row per SIMD lane.
  *
- * One instance per thread (module scope; each pool worker has its own), holding the last model it was given, so
- * repeated calls on one model copy only the rows. Models the kernel does not cover (no covers, trees deeper than 64,
+ * One instance per prepared model and thread (the compiled code is shared; each pool worker has its own instances),
+ * made when the model is prepared, so calls on any number of models copy only the rows. Models the kernel does not cover (no covers, trees deeper than 64,
  * more than 256 values per node, layouts over 2 GiB) and engines without WebAssembly SIMD use the TypeScript kernel.
  */
 import type { PreparedEnsemble } from './prepared.js';
@@ -105,41 +105,28 @@ function layout(prep: PreparedEnsemble, base: number, lanes: number, arrayBytes:
   return { model, xT, phiT, curO, curZ, sum, end, arrays: [...arrays, edgeZ, coef] };
 }
 
-class QuadratureWasm {
-  private readonly ex: KernelExports;
+/** What every instance of the module shares: its limits and where its heap starts. */
+interface ModuleLimits {
   /** Rows per batch (SIMD lanes in all). */
   readonly lanes: number;
   readonly maxQ: number;
   readonly maxWidth: number;
-  private loaded: PreparedEnsemble | undefined;
-  private layout: Layout | undefined;
-  private readonly covered = new WeakMap<PreparedEnsemble, boolean>();
+  readonly heapBase: number;
+}
 
-  constructor() {
+/**
+ * One instance of the module holding one model: the model is laid out and its coefficients computed when the
+ * instance is made (prepareQuadratureKernel, at model load), so calls copy only rows. The compiled code is shared by
+ * every instance of the thread; the instance's memory lives as long as the prepared model does.
+ */
+export class QuadratureKernel {
+  private readonly ex: KernelExports;
+  readonly lanes: number;
+  private readonly L: Layout;
+
+  constructor(private readonly prep: PreparedEnsemble) {
     this.ex = instantiateKernel<KernelExports>(quadratureWasmBytes);
     this.lanes = this.ex.maxLanes();
-    this.maxQ = this.ex.maxQuadrature();
-    this.maxWidth = this.ex.maxWidth();
-  }
-
-  /** Whether the kernel covers `prep` (covers, depth, values per node, memory); cached per model. */
-  supports(prep: PreparedEnsemble): boolean {
-    let ok = this.covered.get(prep);
-    if (ok === undefined) {
-      ok =
-        prep.fractions !== undefined &&
-        quadraturePoints(prep) <= this.maxQ &&
-        prep.valueWidth <= this.maxWidth &&
-        layout(prep, this.ex.heapBase(), this.lanes, modelArrays(prep).map((a) => a.byteLength)).end <= MAX_KERNEL_BYTES;
-      this.covered.set(prep, ok);
-    }
-    return ok;
-  }
-
-  /** Copies the model into module memory (once per model), precomputes its coefficients, returns the layout. */
-  private load(prep: PreparedEnsemble): Layout {
-    if (this.loaded === prep && this.layout) return this.layout;
-    this.loaded = undefined;
     const arrays = modelArrays(prep);
     const L = layout(prep, this.ex.heapBase(), this.lanes, arrays.map((a) => a.byteLength));
     const mem = this.ex.memory;
@@ -154,16 +141,15 @@ class QuadratureWasm {
     });
     new Float64Array(mem.buffer, L.curZ, prep.nFeatures).fill(1);
     this.ex.prepareModel(L.model, L.curZ);
-    this.loaded = prep;
-    this.layout = L;
-    return L;
+    this.L = L;
   }
 
   /**
    * Fills the batch buffers (rows transposed, lane masks, zeroed SHAP values) for rows [r0, r0 + nb) with R lanes
-   * and returns the views the caller reads results from.
+   * and returns the view the caller reads SHAP values from.
    */
-  private stage(L: Layout, prep: PreparedEnsemble, rows: Float64Array, r0: number, nb: number, R: number): Float64Array {
+  private stage(rows: Float64Array, r0: number, nb: number, R: number): Float64Array {
+    const { L, prep } = this;
     const nF = prep.nFeatures;
     const buf = this.ex.memory.buffer;
     const xT = new Float64Array(buf, L.xT, nF * R);
@@ -184,13 +170,13 @@ class QuadratureWasm {
   }
 
   /** Adds the path-dependent SHAP values of rows [rowStart, rowEnd) into `out` (row rowStart at offset 0). */
-  explain(prep: PreparedEnsemble, rows: Float64Array, rowStart: number, rowEnd: number, out: Float64Array): void {
-    const L = this.load(prep);
+  explain(rows: Float64Array, rowStart: number, rowEnd: number, out: Float64Array): void {
+    const { L, prep } = this;
     const stride = prep.nFeatures * prep.nOutputs;
     for (let r0 = rowStart; r0 < rowEnd; r0 += this.lanes) {
       const nb = Math.min(this.lanes, rowEnd - r0);
       const R = nb + (nb & 1); // lanes come in pairs (f64x2)
-      const phiT = this.stage(L, prep, rows, r0, nb, R);
+      const phiT = this.stage(rows, r0, nb, R);
       this.ex.explainBatch(L.model, 0, prep.model.nTrees, R, L.xT, L.phiT, L.curO, L.sum);
       for (let r = 0; r < nb; r++) {
         const po = (r0 - rowStart + r) * stride;
@@ -199,20 +185,13 @@ class QuadratureWasm {
     }
   }
 
-  /** Lanes per interaction batch: its buffers hold nFeatures² x nOutputs values per lane; 0 when even 2 do not fit. */
-  interactionLanes(prep: PreparedEnsemble): number {
-    const perLane = prep.nFeatures * prep.nFeatures * prep.nOutputs * 8;
-    const fit = Math.floor(INTERACTION_BYTES / perLane);
-    return Math.min(this.lanes, fit - (fit & 1));
-  }
-
   /** Path-dependent SHAP interaction values of rows [rowStart, rowEnd) into `out` ([row][j][i][output]). */
-  interactions(prep: PreparedEnsemble, rows: Float64Array, rowStart: number, rowEnd: number, out: Float64Array): void {
-    const L = this.load(prep);
+  interactions(rows: Float64Array, rowStart: number, rowEnd: number, out: Float64Array): void {
+    const { L, prep } = this;
     const nF = prep.nFeatures;
     const nO = prep.nOutputs;
     const stride = nF * nO;
-    const lanes = this.interactionLanes(prep);
+    const lanes = interactionLanes(prep, this.lanes);
     // Interaction buffers after the path layout: inter (nF x stride x lanes), on and off (stride x lanes), mark (nF).
     const inter = align16(L.end);
     const on = align16(inter + nF * stride * lanes * 8);
@@ -225,7 +204,7 @@ class QuadratureWasm {
     for (let r0 = rowStart; r0 < rowEnd; r0 += lanes) {
       const nb = Math.min(lanes, rowEnd - r0);
       const R = nb + (nb & 1);
-      const phiT = this.stage(L, prep, rows, r0, nb, R);
+      const phiT = this.stage(rows, r0, nb, R);
       const interT = new Float64Array(mem.buffer, inter, nF * stride * R);
       interT.fill(0);
       this.ex.interactionsBatch(L.model, 0, prep.model.nTrees, R, L.xT, L.phiT, inter, on, off, L.curO, L.sum, mark);
@@ -243,18 +222,51 @@ class QuadratureWasm {
   }
 }
 
-/** This thread's kernel instance, or null when the engine cannot run it (no WebAssembly SIMD). */
-const kernel = perThread(() => new QuadratureWasm());
+/** Lanes per interaction batch: its buffers hold nFeatures² x nOutputs values per lane; 0 when even 2 do not fit. */
+function interactionLanes(prep: PreparedEnsemble, lanes: number): number {
+  const perLane = prep.nFeatures * prep.nFeatures * prep.nOutputs * 8;
+  const fit = Math.floor(INTERACTION_BYTES / perLane);
+  return Math.min(lanes, fit - (fit & 1));
+}
 
-function requireKernel(): QuadratureWasm {
-  const k = kernel();
-  if (!k) throw new Error('WebAssembly SIMD is not available in this engine; use the quadrature-js or classic algorithm');
+/** The module's limits on this thread (from one instance), or null when the engine cannot run it (no WebAssembly SIMD). */
+const limits = perThread((): ModuleLimits => {
+  const ex = instantiateKernel<KernelExports>(quadratureWasmBytes);
+  return { lanes: ex.maxLanes(), maxQ: ex.maxQuadrature(), maxWidth: ex.maxWidth(), heapBase: ex.heapBase() };
+});
+
+/** Each prepared model's kernel on this thread; null when the kernel does not cover the model. */
+const kernels = new WeakMap<PreparedEnsemble, QuadratureKernel | null>();
+
+/**
+ * The kernel holding `prep` on this thread, made (model laid out, coefficients computed) on first use; null when the
+ * engine has no WebAssembly SIMD or the kernel does not cover the model (no covers, depth, values per node, memory).
+ */
+export function prepareQuadratureKernel(prep: PreparedEnsemble): QuadratureKernel | null {
+  let k = kernels.get(prep);
+  if (k === undefined) {
+    const lim = limits();
+    const covered =
+      lim !== null &&
+      prep.fractions !== undefined &&
+      quadraturePoints(prep) <= lim.maxQ &&
+      prep.valueWidth <= lim.maxWidth &&
+      layout(prep, lim.heapBase, lim.lanes, modelArrays(prep).map((a) => a.byteLength)).end <= MAX_KERNEL_BYTES;
+    k = covered ? new QuadratureKernel(prep) : null;
+    kernels.set(prep, k);
+  }
+  return k;
+}
+
+function requireKernel(prep: PreparedEnsemble): QuadratureKernel {
+  const k = prepareQuadratureKernel(prep);
+  if (!k) throw new Error('the WebAssembly quadrature kernel does not run this model here; use the quadrature-js or classic algorithm');
   return k;
 }
 
 /** Whether the WebAssembly kernel runs `prep` here (else the TypeScript quadrature kernel does). */
 export function quadratureWasmSupports(prep: PreparedEnsemble): boolean {
-  return kernel()?.supports(prep) ?? false;
+  return prepareQuadratureKernel(prep) !== null;
 }
 
 /** Adds path-dependent SHAP values of rows [rowStart, rowEnd) into `out`; check {@link quadratureWasmSupports} first. */
@@ -265,13 +277,18 @@ export function quadratureWasmRange(
   rowEnd: number,
   out: Float64Array,
 ): void {
-  requireKernel().explain(prep, rows, rowStart, rowEnd, out);
+  requireKernel(prep).explain(rows, rowStart, rowEnd, out);
+}
+
+/** Rows per interaction batch of the WebAssembly kernel for `prep` (0 when it does not compute them). */
+export function quadratureWasmInteractionLanes(prep: PreparedEnsemble): number {
+  const k = prepareQuadratureKernel(prep);
+  return k === null ? 0 : interactionLanes(prep, k.lanes);
 }
 
 /** Whether the WebAssembly kernel computes interaction values for `prep` here (else the classic recursion does). */
 export function quadratureWasmInteractionsSupports(prep: PreparedEnsemble): boolean {
-  const k = kernel();
-  return k !== null && k.supports(prep) && k.interactionLanes(prep) >= 2;
+  return quadratureWasmInteractionLanes(prep) >= 2;
 }
 
 /**
@@ -285,5 +302,5 @@ export function quadratureWasmInteractionsRange(
   rowEnd: number,
   out: Float64Array,
 ): void {
-  requireKernel().interactions(prep, rows, rowStart, rowEnd, out);
+  requireKernel(prep).interactions(rows, rowStart, rowEnd, out);
 }

@@ -18,10 +18,10 @@ import {
   type Link,
   type PathAlgorithm,
 } from './compute.js';
-import { buildFastTables } from './fast-v2.js';
 import { backgroundDirectionsWasm, interventionalWasmSupports } from './interventional-wasm.js';
+import { quadratureWasmInteractionsSupports } from './quadrature-wasm.js';
 
-export type { InteractionAlgorithm, InterventionalAlgorithm, PathAlgorithm } from './compute.js';
+export { PATH_ALGORITHMS, type InteractionAlgorithm, type InterventionalAlgorithm, type PathAlgorithm } from './compute.js';
 
 export interface TreeShapValues {
   /** `nRows * nFeatures * nOutputs` attributions, `[row][feature][output]`. */
@@ -46,8 +46,9 @@ export interface TreeShapInteractionValues {
 
 export interface PathDependentOptions {
   /**
-   * Kernel: `auto` (default) = `quadrature` (WebAssembly SIMD where it covers the model, else the TypeScript
-   * version), `quadrature-js` (the TypeScript version always), `classic` recursion, `fast-v2` per-leaf tables.
+   * Kernel: `auto` (default) = the WebAssembly SIMD `quadrature` kernel where it covers the model, else `classic` for a
+   * value vector per node and `quadrature-js` otherwise; `quadrature` (WebAssembly where it covers the model, else
+   * TypeScript), `quadrature-js` (the TypeScript version always), `classic` (EXTEND/UNWIND recursion).
    */
   algorithm?: PathAlgorithm;
 }
@@ -95,6 +96,54 @@ export function preparePathDependent(model: TreeEnsemble): PreparedEnsemble {
   return prep;
 }
 
+export interface TreeShapPreparation {
+  /** What `auto` runs for path-dependent values on this thread (`quadrature` = WebAssembly), or `none` (no covers). */
+  readonly pathKernel: 'quadrature' | 'quadrature-js' | 'classic' | 'none';
+  /** Kernel of interaction values on this thread: `quadrature` (WebAssembly), `classic`, or `none` (no covers). */
+  readonly interactionKernel: 'quadrature' | 'classic' | 'none';
+  /** Time spent preparing, ms. */
+  readonly milliseconds: number;
+}
+
+/**
+ * Rows a preparation explains and throws away: up to one full batch of the WebAssembly kernel (64 rows), enough work
+ * for the engine to compile the kernel's optimised tier, so the first real call runs on compiled, touched code and
+ * buffers; fewer on large models, so that it stays near 2^22 node visits (a few ms; it runs where the model is loaded).
+ * Interaction values warm up on two rows (each costs 1 + 2·features-per-tree passes).
+ */
+function warmRows(prep: PreparedEnsemble): number {
+  const rows = Math.min(64, Math.max(2, Math.floor(2 ** 22 / prep.model.treeOffsets[prep.model.nTrees])));
+  return rows - (rows & 1);
+}
+const WARM_INTERACTION_ROWS = 2;
+
+/**
+ * Does at model load what the first TreeSHAP call on `model` would otherwise pay: validates and prepares the ensemble
+ * (scaled leaf values, cover fractions, expected value), lays the model out in this thread's WebAssembly kernel with
+ * its per-edge coefficients, and explains a batch of throw-away rows (interaction values too with `interactions`) so
+ * code and buffers are warm. The prepared ensemble and kernel are cached per model object (calling it again only
+ * repeats the warm-up); a model without covers is prepared for interventional TreeSHAP only. Worker pools do the
+ * same on every worker with {@link TreeShapPool.register}.
+ */
+export function prepareTreeShap(model: TreeEnsemble, options: { interactions?: boolean } = {}): TreeShapPreparation {
+  const t0 = performance.now();
+  const prep = prepareEnsemble(model);
+  if (prep.fractions === undefined) return { pathKernel: 'none', interactionKernel: 'none', milliseconds: performance.now() - t0 };
+  const pathKernel = resolvePathAlgorithm(prep, 'auto');
+  const nWarm = warmRows(prep);
+  const rows = new Float64Array(nWarm * prep.nFeatures);
+  pathDependentRange(prep, rows, 0, nWarm, new Float64Array(nWarm * prep.nFeatures * prep.nOutputs), pathKernel);
+  if (options.interactions) {
+    const n = WARM_INTERACTION_ROWS;
+    interactionsRange(prep, rows, 0, n, new Float64Array(n * prep.nFeatures * prep.nFeatures * prep.nOutputs));
+  }
+  return {
+    pathKernel,
+    interactionKernel: quadratureWasmInteractionsSupports(prep) ? 'quadrature' : 'classic',
+    milliseconds: performance.now() - t0,
+  };
+}
+
 /** Path-dependent ("tree_path_dependent") SHAP values in margin space. */
 export function treeShapPathDependent(
   model: TreeEnsemble,
@@ -104,9 +153,9 @@ export function treeShapPathDependent(
 ): TreeShapValues {
   const prep = preparePathDependent(model);
   checkRows(model, rows, nRows);
-  const algorithm = resolvePathAlgorithm(prep, options.algorithm ?? 'auto', nRows);
+  const algorithm = resolvePathAlgorithm(prep, options.algorithm ?? 'auto');
   const values = new Float64Array(nRows * prep.nFeatures * prep.nOutputs);
-  pathDependentRange(prep, rows, 0, nRows, values, algorithm, algorithm === 'fast-v2' ? buildFastTables(prep) : undefined);
+  pathDependentRange(prep, rows, 0, nRows, values, algorithm);
   return {
     values,
     expectedValue: Float64Array.from(prep.coverExpectation!),

@@ -1,20 +1,18 @@
 /**
  * Worker-thread entry of {@link TreeShapPool}: runs the single-thread kernels on a slice of rows.
- * Models and backgrounds are cached per worker by id, so they cross the thread boundary once.
+ * Models arrive once (registered and prepared before their first task); backgrounds are cached per worker by id.
  */
 import { parentPort } from 'node:worker_threads';
 import type { TreeEnsemble } from '@genome/model-format';
 import { interactionsRange, interventionalRange, pathDependentRange } from '../tree/compute.js';
-import { buildFastTables } from '../tree/fast-v2.js';
 import { prepareEnsemble } from '../tree/prepared.js';
-import { prepareBackground, type PreparedBackground } from '../tree/tree-shap.js';
-import type { TreeRelease, TreeTask, TreeTaskResult } from './protocol.js';
+import { prepareBackground, prepareTreeShap, type PreparedBackground } from '../tree/tree-shap.js';
+import type { TreeRegister, TreeRegistered, TreeRelease, TreeTask, TreeTaskResult } from './protocol.js';
 
 const models = new Map<number, TreeEnsemble>();
 const backgrounds = new Map<number, PreparedBackground>();
 
 function run(task: TreeTask): Float64Array {
-  if (task.model) models.set(task.modelId, task.model);
   const model = models.get(task.modelId);
   if (!model) throw new Error(`worker has no model ${task.modelId}`);
   const prep = prepareEnsemble(model);
@@ -22,8 +20,7 @@ function run(task: TreeTask): Float64Array {
   const nO = prep.nOutputs;
   if (task.kind === 'path') {
     const out = new Float64Array(task.nRows * nF * nO);
-    const alg = task.algorithm ?? 'quadrature';
-    pathDependentRange(prep, task.rows, 0, task.nRows, out, alg, alg === 'fast-v2' ? buildFastTables(prep) : undefined);
+    pathDependentRange(prep, task.rows, 0, task.nRows, out, task.algorithm ?? 'quadrature');
     return out;
   }
   if (task.kind === 'interactions') {
@@ -44,20 +41,34 @@ function run(task: TreeTask): Float64Array {
   return out;
 }
 
-parentPort!.on('message', (task: TreeTask | TreeRelease) => {
-  if ('release' in task) {
+function failure(e: unknown): { code: string; message: string } {
+  const err = e as { code?: string; message?: string };
+  return { code: err.code ?? 'INVALID_INPUT', message: err.message ?? String(e) };
+}
+
+parentPort!.on('message', (msg: TreeTask | TreeRegister | TreeRelease) => {
+  if ('release' in msg) {
     // The pool no longer uses this model: forget it (no answer; the pool does not wait for one).
-    models.delete(task.release);
+    models.delete(msg.release);
     return;
   }
-  let msg: TreeTaskResult;
+  if ('register' in msg) {
+    let reply: TreeRegistered;
+    try {
+      models.set(msg.register, msg.model);
+      prepareTreeShap(msg.model, { interactions: msg.interactions });
+      reply = { registered: msg.register, ok: true };
+    } catch (e) {
+      models.delete(msg.register);
+      reply = { registered: msg.register, ok: false, ...failure(e) };
+    }
+    parentPort!.postMessage(reply);
+    return;
+  }
   try {
-    const values = run(task);
-    msg = { id: task.id, ok: true, values };
-    parentPort!.postMessage(msg, [values.buffer as ArrayBuffer]);
+    const values = run(msg);
+    parentPort!.postMessage({ id: msg.id, ok: true, values } satisfies TreeTaskResult, [values.buffer as ArrayBuffer]);
   } catch (e) {
-    const err = e as { code?: string; message?: string };
-    msg = { id: task.id, ok: false, code: err.code ?? 'INVALID_INPUT', message: err.message ?? String(e) };
-    parentPort!.postMessage(msg);
+    parentPort!.postMessage({ id: msg.id, ok: false, ...failure(e) } satisfies TreeTaskResult);
   }
 });

@@ -10,9 +10,17 @@
  * U is computed once per leaf for all 2^d masks (O(d 2^d)); per row the tree is walked once keeping the
  * mask A, and every leaf costs O(d) table lookups: O(L d) per tree and row instead of O(L d^2).
  * Trees with a zero cover fraction on a path, or whose tables exceed the memory budget, use the classic recursion.
+ *
+ * Not shipped: it was never the default and measured no faster than the classic recursion (and 10-20x slower than
+ * the quadrature kernel) on every benchmark model (libs/shap/README.md), so it lives here as an independent oracle
+ * that the tests hold the shipped kernels equal to.
  */
-import type { PreparedEnsemble } from './prepared.js';
-import { goesLeft as goesLeftSlow } from './split.js';
+import type { TreeEnsemble } from '@genome/model-format';
+import { PathBuffers, pathDependentTree } from '../../src/tree/path-dependent.js';
+import { preparePathDependent, treeShapPathDependent, type TreeShapValues } from '../../src/tree/tree-shap.js';
+import type { PathAlgorithm } from '../../src/tree/compute.js';
+import type { PreparedEnsemble } from '../../src/tree/prepared.js';
+import { goesLeft as goesLeftSlow } from '../../src/tree/split.js';
 
 export interface FastTables {
   /** Per tree: 1 when the tree uses the tables, 0 when it falls back to the classic recursion. */
@@ -328,3 +336,33 @@ export function fastTree(
   }
 }
 
+
+/** Path-dependent SHAP values `[row][feature][output]` of `nRows` rows by the per-leaf-table kernel. */
+export function fastV2PathDependent(model: TreeEnsemble, rows: Float64Array, nRows: number): Float64Array {
+  const prep = preparePathDependent(model);
+  const tab = buildFastTables(prep);
+  const m = prep.model;
+  const nF = prep.nFeatures;
+  const stride = nF * prep.nOutputs;
+  const out = new Float64Array(nRows * stride);
+  const buf = new PathBuffers(prep.maxDepth);
+  const stackN = new Int32Array(2 * prep.maxDepth + 8);
+  const stackM = new Int32Array(2 * prep.maxDepth + 8);
+  for (let r = 0; r < nRows; r++) {
+    for (let t = 0; t < m.nTrees; t++) {
+      if (tab.useTables[t] === 1) fastTree(prep, tab, t, rows, r * nF, out, r * stride, stackN, stackM);
+      else pathDependentTree(prep, t, rows, r * nF, out, r * stride, buf);
+    }
+  }
+  return out;
+}
+
+/** The shipped path-dependent kernels and this oracle, as the tests run them side by side. */
+export const PATH_KERNELS = ['quadrature', 'quadrature-js', 'classic', 'fast-v2'] as const;
+
+/** Path-dependent SHAP values by a shipped kernel, or by the per-leaf-table oracle for `fast-v2`. */
+export function pathDependentBy(kernel: Exclude<PathAlgorithm, 'auto'> | 'fast-v2', model: TreeEnsemble, rows: Float64Array, nRows: number): TreeShapValues {
+  if (kernel !== 'fast-v2') return treeShapPathDependent(model, rows, nRows, { algorithm: kernel });
+  const none = treeShapPathDependent(model, rows.subarray(0, 0), 0);
+  return { ...none, nRows, values: fastV2PathDependent(model, rows, nRows) };
+}
