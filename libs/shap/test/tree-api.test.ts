@@ -106,6 +106,19 @@ t.test('pool.register prepares a model on every worker before its first call; th
   t.throws(() => createTreeShapPool({ threads: 1, chunkRows: 0 }), /chunkRows must be a positive integer/);
 });
 
+t.test('a worker that exits is taken out of the pool; calls go to the others, and fail clearly when none is left', async (t) => {
+  const pool = createTreeShapPool({ threads: 2 });
+  t.teardown(() => pool.close());
+  const m = randomEnsemble(51, { nFeatures: 4, nOutputs: 1, valueWidth: 1, nTrees: 5, maxDepth: 4 });
+  const rows = randomRows(52, 30, 4);
+  const want = Array.from(treeShapPathDependent(m, rows, 30).values);
+  const workers = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots.map((s) => s.worker);
+  await workers[0]!.terminate();
+  t.same(Array.from((await pool.pathDependent(m, rows, 30)).values), want, 'the other worker answers every task');
+  await workers[1]!.terminate();
+  await t.rejects(pool.pathDependent(m, rows, 30), { code: 'INVALID_INPUT', message: /Every TreeSHAP worker of this pool has failed; create a new pool/ }, 'no call waits forever');
+});
+
 t.test('prepareTreeShap lays the model out and warms the kernels at load; calls after it give the same values', async (t) => {
   const m = randomEnsemble(31, { nFeatures: 5, nOutputs: 1, valueWidth: 1, nTrees: 7, maxDepth: 5 });
   const other = randomEnsemble(32, { nFeatures: 5, nOutputs: 1, valueWidth: 1, nTrees: 7, maxDepth: 5 });

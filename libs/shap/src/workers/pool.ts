@@ -114,6 +114,10 @@ export class TreeShapPool {
       const slot: WorkerSlot = { worker, backgrounds: new Set(), registering: new Map(), busy: false, dead: false };
       worker.on('message', (msg: TreeTaskResult | TreeRegistered) => this.onMessage(slot, msg));
       worker.on('error', (err) => this.onError(slot, err));
+      // A worker that ends without an error event (killed, out of memory) fails the same way, so no call waits on it.
+      worker.on('exit', (code) => {
+        if (!this.closed && !slot.dead) this.onError(slot, new Error(`the worker thread exited with code ${code}`));
+      });
       worker.unref();
       this.slots.push(slot);
     }
@@ -127,6 +131,7 @@ export class TreeShapPool {
    */
   async register(model: TreeEnsemble, options: { interactions?: boolean } = {}): Promise<void> {
     if (this.closed) throw new ShapError('INVALID_INPUT', 'TreeShapPool is closed; create a new pool.');
+    if (this.slots.every((slot) => slot.dead)) throw new ShapError('INVALID_INPUT', 'Every TreeSHAP worker of this pool has failed; create a new pool.');
     prepareEnsemble(model); // the model's own errors, here rather than from every worker
     const interactions = options.interactions ?? false;
     let id = modelIds.get(model);
