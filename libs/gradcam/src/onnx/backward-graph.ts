@@ -94,7 +94,7 @@ class GraphWriter {
   }
 }
 
-/** The subset of a typed-head step the lowering reads (see `Step` in typed-head.ts). */
+/** The subset of a typed-head step the lowering reads (`Step` in typed-head.ts; the compiler checks every Step is one). */
 export type LowerableStep =
   | { op: 'copy' | 'relu' | 'hardswish' | 'sigmoid'; x: number; y: number; v: string }
   | { op: 'clip'; x: number; y: number; v: string; lo: number; hi: number }

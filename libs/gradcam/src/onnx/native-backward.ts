@@ -94,14 +94,18 @@ export function flippedConvWeights(w: ArrayLike<number>, M: number, C: number, k
   return flipped;
 }
 
-/** A {@link NativeGraphFactory} on onnxruntime-node (same session settings as {@link ortRunFactory}). */
-export function ortGraphFactory(ort: Ort, sessionOptions: Record<string, unknown> | undefined, sessions: { release(): Promise<void> }[]): NativeGraphFactory {
+/**
+ * Sessions on onnxruntime-node with the caller's options, one thread and no pool (these graphs are small, and idle
+ * pools of many sessions spin against the body's); `sessions` collects them for release. `what` names the graph in
+ * errors. Each run feeds `inputs` in order and returns the graph's (only) output.
+ */
+function ortSessionFactory(ort: Ort, sessionOptions: Record<string, unknown> | undefined, sessions: { release(): Promise<void> }[], what: string): NativeGraphFactory {
   return async (model, inputs) => {
     let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
     try {
       session = await ort.InferenceSession.create(model, { logSeverityLevel: 3, ...(sessionOptions ?? {}), intraOpNumThreads: 1, interOpNumThreads: 1 } as never);
     } catch (err) {
-      throw new GradCamError('RUNTIME', `onnxruntime could not load the backward graph: ${(err as Error).message}`, { cause: err });
+      throw new GradCamError('RUNTIME', `onnxruntime could not load ${what}: ${(err as Error).message}`, { cause: err });
     }
     sessions.push(session);
     const out = session.outputNames[0]!;
@@ -112,30 +116,22 @@ export function ortGraphFactory(ort: Ort, sessionOptions: Record<string, unknown
         const res = await session.run(feeds as never);
         return (res as Record<string, { data: unknown }>)[out]!.data as Float32Array;
       } catch (err) {
-        throw new GradCamError('RUNTIME', `onnxruntime failed in the backward graph: ${(err as Error).message}`, { cause: err });
+        throw new GradCamError('RUNTIME', `onnxruntime failed in ${what}: ${(err as Error).message}`, { cause: err });
       }
     };
   };
 }
 
-/** A {@link NativeRunFactory} on onnxruntime-node with the caller's session options; `sessions` collects them for release. */
+/** A {@link NativeGraphFactory} on onnxruntime-node for the whole backward graph. */
+export function ortGraphFactory(ort: Ort, sessionOptions: Record<string, unknown> | undefined, sessions: { release(): Promise<void> }[]): NativeGraphFactory {
+  return ortSessionFactory(ort, sessionOptions, sessions, 'the backward graph');
+}
+
+/** A {@link NativeRunFactory} on onnxruntime-node: a one-node product model with input `x` and output `y`. */
 export function ortRunFactory(ort: Ort, sessionOptions: Record<string, unknown> | undefined, sessions: { release(): Promise<void> }[]): NativeRunFactory {
+  const graph = ortSessionFactory(ort, sessionOptions, sessions, 'a gradient product');
   return async (model, dims) => {
-    let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
-    try {
-      // one thread, no pool: these products are small, and idle pools of many sessions spin against the body's
-      session = await ort.InferenceSession.create(model, { logSeverityLevel: 3, ...(sessionOptions ?? {}), intraOpNumThreads: 1, interOpNumThreads: 1 } as never);
-    } catch (err) {
-      throw new GradCamError('RUNTIME', `onnxruntime could not load a gradient product: ${(err as Error).message}`, { cause: err });
-    }
-    sessions.push(session);
-    return async (x) => {
-      try {
-        const res = await session.run({ x: new ort.Tensor('float32', x, dims as number[]) } as never);
-        return (res as Record<string, { data: unknown }>).y!.data as Float32Array;
-      } catch (err) {
-        throw new GradCamError('RUNTIME', `onnxruntime failed in a gradient product: ${(err as Error).message}`, { cause: err });
-      }
-    };
+    const run = await graph(model, [{ name: 'x', dims }]);
+    return (x) => run([x]);
   };
 }

@@ -15,7 +15,7 @@
 import { GradCamError } from '../errors.js';
 import type { OnnxGraphView, OnnxNode } from './graph.js';
 import type { HeadPlan } from './head.js';
-import { lowerBackward, type BackwardGraph, type LowerableStep } from './backward-graph.js';
+import { lowerBackward, type BackwardGraph } from './backward-graph.js';
 import { convInputGradModel, matMulModel, type NativeGraphFactory, type NativeGraphRun, type NativeRun, type NativeRunFactory } from './native-backward.js';
 import { attrFloat, attrInt, attrInts, spatialPads } from './tf-ops.js';
 import {
@@ -440,7 +440,7 @@ export class TypedHead {
     this.outSize = size(shapes.get(this.plan.output)!);
     if (this.nativeGraph) {
       const names = [...ids.keys()];
-      const g = lowerBackward(steps as LowerableStep[], names, (name) => shapes.get(name), this.model.initializers, this.outputId);
+      const g = lowerBackward(steps, names, (name) => shapes.get(name), this.model.initializers, this.outputId);
       if (g) this.graph = { g, seed: new Float32Array(this.outSize) };
     }
     return steps;

@@ -119,7 +119,7 @@ interface ModuleLimits {
  * instance is made (prepareQuadratureKernel, at model load), so calls copy only rows. The compiled code is shared by
  * every instance of the thread; the instance's memory lives as long as the prepared model does.
  */
-export class QuadratureKernel {
+class QuadratureKernel {
   private readonly ex: KernelExports;
   readonly lanes: number;
   private readonly L: Layout;
@@ -242,7 +242,7 @@ const kernels = new WeakMap<PreparedEnsemble, QuadratureKernel | null>();
  * The kernel holding `prep` on this thread, made (model laid out, coefficients computed) on first use; null when the
  * engine has no WebAssembly SIMD or the kernel does not cover the model (no covers, depth, values per node, memory).
  */
-export function prepareQuadratureKernel(prep: PreparedEnsemble): QuadratureKernel | null {
+function prepareQuadratureKernel(prep: PreparedEnsemble): QuadratureKernel | null {
   let k = kernels.get(prep);
   if (k === undefined) {
     const lim = limits();
@@ -281,7 +281,7 @@ export function quadratureWasmRange(
 }
 
 /** Rows per interaction batch of the WebAssembly kernel for `prep` (0 when it does not compute them). */
-export function quadratureWasmInteractionLanes(prep: PreparedEnsemble): number {
+function quadratureWasmInteractionLanes(prep: PreparedEnsemble): number {
   const k = prepareQuadratureKernel(prep);
   return k === null ? 0 : interactionLanes(prep, k.lanes);
 }
