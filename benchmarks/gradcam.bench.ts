@@ -3,8 +3,10 @@
  *
  * ONNX models: "forward" is a plain onnxruntime-node session of the ORIGINAL model bytes (default session options,
  * warm, batch 1), not the CAM model's session with the target tensor exposed. Grad-CAM / Grad-CAM++ are the public
- * `loadCamModel` + `computeCams` (default gradient engine), including the body pass, the head's gradient, the CAM
- * reductions, the upsampled heatmap and the result objects. Cases: every ONNX CNN fixture (the three CAM oracles
+ * `loadCamModel` + `computeCams` (default gradient engine and evaluator, chosen by timing on the first image),
+ * including the body pass, the head's gradient, the CAM reductions, the upsampled heatmap and the result objects.
+ * The gradients column names the evaluator: 'fused' (body and gradient in one onnxruntime call), 'graph' or
+ * 'steps' (a body call, then the backward pass). Cases: every ONNX CNN fixture (the three CAM oracles
  * and mnist-8) and a MobileNetV3-small-style model built by `libs/gradcam/test/mobilenet-v3.ts` (128x128), with the
  * target at its last feature block (head: pool, Linear, HardSwish, Dropout, Linear) and at blocks 6 and 5 (the
  * head then also runs one or two inverted residual blocks with HardSwish and squeeze-excitation).
@@ -101,7 +103,7 @@ for (const c of onnxCases) {
     model: c.name,
     input: `[${model.inputShape}]`,
     target: `${body.channels}x${body.height}x${body.width}`,
-    gradients: model.gradientEngine,
+    gradients: model.evaluator ? `${model.gradientEngine} (${model.evaluator})` : model.gradientEngine,
     'forward ms': m.ms[0]!.toFixed(3),
     'Grad-CAM ms': m.ms[1]!.toFixed(3),
     'Grad-CAM ratio': m.ratio[1]!.toFixed(2),

@@ -20,12 +20,15 @@ export interface LoadCamOptions {
   /** ONNX only: 'auto' (default) differentiates supported heads on typed arrays (`TYPED_HEAD_OPS`), others with TF.js; 'tfjs' always uses TF.js. */
   gradientEngine?: 'auto' | 'tfjs';
   /**
-   * ONNX typed-array gradients only: 'auto' (default) times the step-by-step evaluator against the whole backward pass
-   * as one onnxruntime graph on the first image and keeps the faster; 'steps' or 'graph' pins one ('graph' needs a
-   * head whose steps all have a lowering, else the steps run). Pin it where gradients must match across processes
-   * bit for bit (the two agree to float32 rounding).
+   * ONNX typed-array gradients only. 'steps': the backward pass step by step (JavaScript loops, large products on
+   * onnxruntime) after the body pass; 'graph': the whole backward pass as one onnxruntime graph after the body
+   * pass; 'fused': for raw class scores (the default top class, class indices), the model extended with its
+   * backward pass, so one onnxruntime call gives the outputs, the target activations and their gradient (other
+   * targets take 'steps' / 'graph'). 'auto' (default) times them on the first image and keeps the fastest. The
+   * non-step evaluators need a head whose steps all have a lowering, else the steps run. Pin one where gradients
+   * must match across processes bit for bit (they agree to float32 rounding).
    */
-  backwardEvaluator?: 'auto' | 'steps' | 'graph';
+  backwardEvaluator?: 'auto' | 'steps' | 'graph' | 'fused';
 }
 
 /**

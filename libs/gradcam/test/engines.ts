@@ -40,7 +40,7 @@ export async function compareEngines(
   nImages: number,
   fnByChainRule = false,
   backwardEvaluator: 'auto' | 'steps' | 'graph' = 'auto',
-): Promise<void> {
+): Promise<OnnxCamModel['evaluator']> {
   const typed = (await loadCamModel(src, { target, backwardEvaluator })) as OnnxCamModel;
   const tfjs = (await loadCamModel(src, { target, gradientEngine: 'tfjs' })) as OnnxCamModel;
   t.teardown(async () => {
@@ -89,5 +89,6 @@ export async function compareEngines(
     t.ok(e < TOL, `${label}: reordered rows (rel err ${e.toExponential(2)})`);
   }
   t.equal(typed.gradientEngine, 'typed', `${label}: still typed after the calls`);
+  return typed.evaluator;
 }
 

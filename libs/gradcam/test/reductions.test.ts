@@ -128,4 +128,15 @@ t.test('separable bilinear resize = the four-tap formula; fused upsample + min-m
     { numRuns: 300 },
   );
   t.pass('300 random sizes');
+  // large upscales (heatmaps at the input size) take the one-pass blend with extremes from the tap-run ends
+  const large = fc.record({ h: fc.integer({ min: 1, max: 8 }), w: fc.integer({ min: 1, max: 8 }), outH: fc.integer({ min: 64, max: 160 }), outW: fc.integer({ min: 64, max: 160 }), seed: fc.integer({ min: 1, max: 1e6 }) });
+  fc.assert(
+    fc.property(large, ({ h, w, outH, outW, seed }) => {
+      const src = Float64Array.from({ length: h * w }, (_, i) => Math.sin(seed + i * 1.37) * 3);
+      const ref = minMaxNormalize(direct(src, h, w, outH, outW, false));
+      return upsampleNormalized(src, h, w, outH, outW).every((v, i) => Math.abs(v - ref[i]!) <= 1e-14);
+    }),
+    { numRuns: 100 },
+  );
+  t.pass('100 large upscales');
 });

@@ -52,7 +52,7 @@ export {
   type OnnxType,
   type OnnxValueInfo,
 } from './onnx/model.js';
-export { addOnnxGraphOutputs, extractOnnxSubgraph, type OnnxValueSpec } from './onnx/surgery.js';
+export { addOnnxGraphOutputs, extendOnnxGraph, extractOnnxSubgraph, type OnnxGraphAdditions, type OnnxValueSpec } from './onnx/surgery.js';
 export { ProtoWriter } from './onnx/protobuf-writer.js';
 export { loadOnnxTreeEnsemble, type OnnxTreeOptions } from './onnx/tree-ensemble.js';
 export { applyTransform, findLeaf, predict, predictLeaves, predictRaw, predictWidth, withCovers } from './tree/predict.js';

@@ -98,26 +98,52 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
       stats.samples += samples;
     }
   };
+  /** A one-call gradient, counted as a model call when the model took it. */
+  const oneCall = async <T>(f: () => Promise<T | undefined>): Promise<T | undefined> => {
+    if (signal?.aborted) throw signal.reason;
+    const t0 = performance.now();
+    const r = await f();
+    if (r !== undefined) {
+      stats.ms += performance.now() - t0;
+      stats.calls++;
+      stats.samples++;
+    }
+    return r;
+  };
   const chunk = Math.max(1, model.maxBatch);
-  for (let start = 0; start < n; start += chunk) {
-    const m = Math.min(chunk, n - start);
-    const body = await timed(() => model.body(input.subarray(start * per, (start + m) * per), m), m);
+  const fusedClasses = usesGradients(method) && model.bodyAndGradients ? oneCallClasses(options.targets, n) : undefined;
+  for (let start = 0; start < n; ) {
+    let m = Math.min(chunk, n - start);
+    let body: BodyResult;
+    let jobs: Job[];
+    let grads: Float32Array | undefined;
+    const fused = fusedClasses && (await oneCall(() => model.bodyAndGradients!(input.subarray(start * per, (start + 1) * per), fusedClasses[start]!)));
+    if (fused) {
+      m = 1;
+      body = fused.body;
+      jobs = [{ local: 0, target: { kind: 'class', index: fused.cls, softmax: false } }];
+      grads = fused.grads;
+    } else {
+      body = await timed(() => model.body(input.subarray(start * per, (start + m) * per), m), m);
+      jobs = [];
+    }
     try {
       nOut = body.nOut;
       outputsAll ??= new Float32Array(n * nOut);
       outputsAll.set(body.outputs, start * nOut);
-      const jobs = resolveTargetsForChunk(options.targets, body, start, n);
       const C = body.channels;
       const S = body.height * body.width;
       const actPer = C * S;
-      let grads: Float32Array | undefined;
-      if (usesGradients(method)) {
-        for (let j0 = 0; j0 < jobs.length; j0 += chunk) {
-          const sub = jobs.slice(j0, j0 + chunk);
-          const rows = Int32Array.from(sub, (j) => j.local);
-          const g = await timed(() => model.gradients(body, rows, sub.map((j) => j.target)), sub.length);
-          if (j0 === 0 && sub.length === jobs.length) grads = g; // one model call: no copy
-          else (grads ??= new Float32Array(jobs.length * actPer)).set(g, j0 * actPer);
+      if (!fused) {
+        jobs = resolveTargetsForChunk(options.targets, body, start, n);
+        if (usesGradients(method)) {
+          for (let j0 = 0; j0 < jobs.length; j0 += chunk) {
+            const sub = jobs.slice(j0, j0 + chunk);
+            const rows = Int32Array.from(sub, (j) => j.local);
+            const g = await timed(() => model.gradients(body, rows, sub.map((j) => j.target)), sub.length);
+            if (j0 === 0 && sub.length === jobs.length) grads = g; // one model call: no copy
+            else (grads ??= new Float32Array(jobs.length * actPer)).set(g, j0 * actPer);
+          }
         }
       }
       // forward-only methods: weights per job, computed per image group
@@ -138,17 +164,7 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
         const job = jobs[k]!;
         const A = body.acts.subarray(job.local * actPer, (job.local + 1) * actPer);
         const G = grads?.subarray(k * actPer, (k + 1) * actPer);
-        let weights: Float64Array | undefined;
-        let raw: Float64Array;
-        switch (method) {
-          case 'gradcam': weights = gradcamWeights(G!, C, S); raw = weightedSum(A, weights, C, S); break;
-          case 'gradcam++': weights = gradcamPlusPlusWeights(A, G!, C, S, options.plusPlusEps ?? 0.000001); raw = weightedSum(A, weights, C, S); break;
-          case 'xgradcam': weights = xgradcamWeights(A, G!, C, S); raw = weightedSum(A, weights, C, S); break;
-          case 'hirescam': raw = hirescamMap(A, G!, C, S); break;
-          case 'layercam': raw = layercamMap(A, G!, C, S); break;
-          case 'eigencam': raw = firstComponentProjection(A, C, S); break;
-          default: weights = fwdWeights.get(k)!; raw = weightedSum(A, weights, C, S);
-        }
+        const { weights, raw } = camMap(method, A, G, C, S, options.plusPlusEps ?? 0.000001, fwdWeights.get(k));
         const cam = relu(Float64Array.from(raw));
         const heatmap = upsampleNormalized(cam, body.height, body.width, hmH, hmW);
         const row = body.outputs.subarray(job.local * nOut, (job.local + 1) * nOut);
@@ -172,8 +188,49 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
     } finally {
       model.release(body);
     }
+    start += m;
   }
   return { results, outputs: outputsAll!, nOut, modelCalls: stats.calls, modelMs: stats.ms, samples: stats.samples };
+}
+
+/** The channel weights (weight-based methods) and the map before ReLU of one job. */
+function camMap(method: CamMethod, A: Float32Array, G: Float32Array | undefined, C: number, S: number, eps: number, fwd: Float64Array | undefined): { weights?: Float64Array; raw: Float64Array } {
+  let weights: Float64Array | undefined;
+  switch (method) {
+    case 'gradcam': weights = gradcamWeights(G!, C, S); break;
+    case 'gradcam++': weights = gradcamPlusPlusWeights(A, G!, C, S, eps); break;
+    case 'xgradcam': weights = xgradcamWeights(A, G!, C, S); break;
+    case 'hirescam': return { raw: hirescamMap(A, G!, C, S) };
+    case 'layercam': return { raw: layercamMap(A, G!, C, S) };
+    case 'eigencam': return { raw: firstComponentProjection(A, C, S) };
+    default: weights = fwd!;
+  }
+  return { weights, raw: weightedSum(A, weights, C, S) };
+}
+
+/**
+ * Per image, the class whose raw score a one-call gradient explains (-1: the top class), when every image has one
+ * such target (no softmax, custom function or top-k above 1); undefined otherwise.
+ */
+function oneCallClasses(spec: CamTargets, n: number): Int32Array | undefined {
+  const one = (t: unknown): number | undefined =>
+    typeof t === 'number' ? (Number.isInteger(t) && t >= 0 ? t : undefined)
+    : t && typeof t === 'object' && 'class' in t && !(t as { softmax?: boolean }).softmax && Number.isInteger((t as { class: unknown }).class) && (t as { class: number }).class >= 0 ? (t as { class: number }).class
+    : undefined;
+  if (spec === undefined) return new Int32Array(n).fill(-1);
+  if (Array.isArray(spec)) {
+    if (spec.length !== n) return undefined;
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = one(spec[i]);
+      if (c === undefined) return undefined;
+      out[i] = c;
+    }
+    return out;
+  }
+  if (typeof spec === 'object' && spec !== null && 'topK' in spec) return spec.topK === 1 ? new Int32Array(n).fill(-1) : undefined;
+  const c = one(spec);
+  return c === undefined ? undefined : new Int32Array(n).fill(c);
 }
 
 interface Job {

@@ -3,14 +3,24 @@
  * channel-first `A[c * S + s]` (activations) and `G[c * S + s]` (gradients), S = h * w. All sums in float64.
  */
 
+/** `sum(x[o .. o + S))` in four interleaved partial sums (a single running sum waits on each add's latency). */
+function span(x: ArrayLike<number>, o: number, S: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const end = o + S, end4 = o + (S & ~3);
+  let i = o;
+  for (; i < end4; i += 4) {
+    s0 += x[i]!;
+    s1 += x[i + 1]!;
+    s2 += x[i + 2]!;
+    s3 += x[i + 3]!;
+  }
+  for (; i < end; i++) s0 += x[i]!;
+  return s0 + s1 + (s2 + s3);
+}
+
 /** Grad-CAM channel weights: spatial mean of the gradients (`grad_cam.py`). */
 export function gradcamWeights(G: ArrayLike<number>, C: number, S: number, out = new Float64Array(C)): Float64Array {
-  for (let c = 0; c < C; c++) {
-    let s = 0;
-    const o = c * S;
-    for (let i = 0; i < S; i++) s += G[o + i]!;
-    out[c] = s / S;
-  }
+  for (let c = 0; c < C; c++) out[c] = span(G, c * S, S) / S;
   return out;
 }
 
@@ -23,15 +33,13 @@ export function gradcamWeights(G: ArrayLike<number>, C: number, S: number, out =
 export function gradcamPlusPlusWeights(A: ArrayLike<number>, G: ArrayLike<number>, C: number, S: number, eps = 0.000001, out = new Float64Array(C)): Float64Array {
   for (let c = 0; c < C; c++) {
     const o = c * S;
-    let sumA = 0;
-    for (let i = 0; i < S; i++) sumA += A[o + i]!;
+    const sumA = span(A, o, S);
     let w = 0;
     for (let i = 0; i < S; i++) {
       const g = G[o + i]!;
-      if (g === 0) continue;
+      if (!(g > 0)) continue; // relu(G) = 0: the term is 0 whatever alpha is
       const g2 = g * g;
-      const aij = g2 / (2 * g2 + sumA * g2 * g + eps);
-      if (g > 0) w += g * aij;
+      w += (g * g2) / (2 * g2 + sumA * g2 * g + eps);
     }
     out[c] = w;
   }
@@ -56,7 +64,15 @@ export function xgradcamWeights(A: ArrayLike<number>, G: ArrayLike<number>, C: n
 /** `cam[s] = sum_c w[c] * A[c, s]` (the weighted sum before ReLU). */
 export function weightedSum(A: ArrayLike<number>, w: ArrayLike<number>, C: number, S: number, out = new Float64Array(S)): Float64Array {
   out.fill(0);
-  for (let c = 0; c < C; c++) {
+  // four channels per pass over the map (a quarter of the loads and stores of out)
+  let c = 0;
+  for (; c + 4 <= C; c += 4) {
+    const w0 = w[c]!, w1 = w[c + 1]!, w2 = w[c + 2]!, w3 = w[c + 3]!;
+    if (w0 === 0 && w1 === 0 && w2 === 0 && w3 === 0) continue;
+    const o0 = c * S, o1 = o0 + S, o2 = o1 + S, o3 = o2 + S;
+    for (let i = 0; i < S; i++) out[i]! += w0 * A[o0 + i]! + w1 * A[o1 + i]! + (w2 * A[o2 + i]! + w3 * A[o3 + i]!);
+  }
+  for (; c < C; c++) {
     const wc = w[c]!;
     if (wc === 0) continue;
     const o = c * S;

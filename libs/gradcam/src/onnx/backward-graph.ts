@@ -1,10 +1,17 @@
 /**
- * The whole backward pass of a typed head as one ONNX graph, run by onnxruntime in a single call: each backward
- * step of `typed-head.ts` lowered to ONNX ops (masks with Where, ConvTranspose for convolutions, Gemm with the
- * weights, ReduceSum over broadcast axes, Expand for pooling, Sum where a tensor feeds several ops). Inputs: the
- * seed d target / d output and the forward values the steps read (the same tensors the JavaScript steps read);
- * output: the gradient at the target, float32 (MLAS accumulation). Heads with a step that has no lowering here
- * (MaxPool, AveragePool, Concat) get none and keep the step-by-step evaluator.
+ * The whole backward pass of a typed head as ONNX nodes, run by onnxruntime in a single call: each backward step
+ * of `typed-head.ts` lowered to ONNX ops (Where masks for Relu / Clip / HardSigmoid, HardSigmoid and Shrink for
+ * HardSwish's slope, Gemm for products and 1x1 convolutions, Conv with the flipped filter or ConvTranspose for other
+ * convolutions, MaxPool's indices with MaxUnpool or ScatterElements, a depthwise ConvTranspose for AveragePool,
+ * Slice for Concat, ReduceSum over broadcast axes, Sum where a tensor feeds several ops; a global pool's gradient
+ * stays in its broadcast shape until an op needs the full tensor). Two forms:
+ * - standalone ({@link lowerBackward}): a model of its own fed with the seed d target / d output and the forward
+ *   values the steps read (the tensors the JavaScript steps read);
+ * - fused ({@link lowerFusedBackward}): nodes appended to the model itself, reading its tensors, with a one-hot
+ *   class seed made in the graph.
+ * Gradients are float32 (MLAS accumulation). A head with a step that has no lowering (an AveragePool window that
+ * counts fewer cells, a transposed convolution whose output padding onnxruntime refuses) gets neither and keeps the
+ * step-by-step evaluator.
  */
 import { ProtoWriter } from '@genome/model-format';
 import type { OnnxTensor } from './graph.js';
@@ -20,6 +27,7 @@ const ints = (name: string, v: readonly number[]): Attr => {
   return a.varint(20, 7).finish();
 };
 const int = (name: string, v: number): Attr => new ProtoWriter().string(1, name).varint(3, v).varint(20, 2).finish();
+const str = (name: string, v: string): Attr => new ProtoWriter().string(1, name).string(4, v).varint(20, 3).finish();
 const float = (name: string, v: number): Attr => {
   const f = new Uint8Array(5);
   f[0] = (2 << 3) | 5;
@@ -27,33 +35,43 @@ const float = (name: string, v: number): Attr => {
   return new ProtoWriter().string(1, name).raw(f).varint(20, 1).finish();
 };
 
-function valueInfo(name: string, dims: readonly number[]): Uint8Array {
+/** Opset of the backward nodes: 16 for ScatterElements with reduction 'add' (MaxPool's gradient). */
+export const BACKWARD_OPSET = 16;
+
+function valueInfo(name: string, dims: readonly number[], elemType = FLOAT): Uint8Array {
   const shape = new ProtoWriter();
   for (const d of dims) shape.bytes(1, new ProtoWriter().varint(1, d).finish());
-  const tensor = new ProtoWriter().varint(1, FLOAT).bytes(2, shape.finish()).finish();
+  const tensor = new ProtoWriter().varint(1, elemType).bytes(2, shape.finish()).finish();
   return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensor).finish()).finish();
 }
 
-/** Builds the graph node by node; names are generated. */
+/** Builds the graph node by node; generated names carry `prefix` (so they cannot meet a model's own names when fused). */
 class GraphWriter {
-  private readonly nodes: Uint8Array[] = [];
-  private readonly inits: Uint8Array[] = [];
-  private readonly inputs: Uint8Array[] = [];
+  readonly nodes: Uint8Array[] = [];
+  readonly inits: Uint8Array[] = [];
+  readonly inputs: Uint8Array[] = [];
+  /** Outputs of the nodes written so far. */
+  readonly made = new Set<string>();
   private k = 0;
   private readonly constants = new Map<string, string>();
 
-  node(op: string, inputs: readonly string[], attrs: readonly Attr[] = []): string {
-    const y = `t${this.k++}`;
+  constructor(private readonly prefix = '') {}
+
+  node(op: string, inputs: readonly string[], attrs: readonly Attr[] = [], outputs = 1): string {
+    const y = `${this.prefix}t${this.k++}`;
     const w = new ProtoWriter();
     for (const i of inputs) w.string(1, i);
-    w.string(2, y).string(3, y).string(4, op);
+    w.string(2, y);
+    for (let o = 1; o < outputs; o++) w.string(2, `${y}_${o}`);
+    w.string(3, y).string(4, op);
     for (const a of attrs) w.bytes(5, a);
     this.nodes.push(w.finish());
+    this.made.add(y);
     return y;
   }
 
   floats(data: ArrayLike<number>, dims: readonly number[]): string {
-    const name = `c${this.k++}`;
+    const name = `${this.prefix}c${this.k++}`;
     const w = new ProtoWriter();
     for (const d of dims) w.varint(1, d);
     const f = Float32Array.from(data);
@@ -72,15 +90,15 @@ class GraphWriter {
     const key = `i${v.join(',')}`;
     let name = this.constants.get(key);
     if (name) return name;
-    name = `c${this.k++}`;
+    name = `${this.prefix}c${this.k++}`;
     const data = BigInt64Array.from(v, (x) => BigInt(x));
     this.inits.push(new ProtoWriter().varint(1, v.length).varint(2, INT64).string(8, name).bytes(9, new Uint8Array(data.buffer)).finish());
     this.constants.set(key, name);
     return name;
   }
 
-  input(name: string, dims: readonly number[]): void {
-    this.inputs.push(valueInfo(name, dims));
+  input(name: string, dims: readonly number[], elemType = FLOAT): void {
+    this.inputs.push(valueInfo(name, dims, elemType));
   }
 
   finish(output: string, dims: readonly number[]): Uint8Array {
@@ -90,7 +108,7 @@ class GraphWriter {
     for (const i of this.inits) g.bytes(5, i);
     for (const i of this.inputs) g.bytes(11, i);
     g.bytes(12, valueInfo(output, dims));
-    return new ProtoWriter().varint(1, 8).bytes(8, new ProtoWriter().varint(2, 13).finish()).bytes(7, g.finish()).finish();
+    return new ProtoWriter().varint(1, 8).bytes(8, new ProtoWriter().varint(2, BACKWARD_OPSET).finish()).bytes(7, g.finish()).finish();
   }
 }
 
@@ -102,7 +120,8 @@ export type LowerableStep =
   | { op: 'softmax'; x: number; y: number; v: string; outer: number; len: number; inner: number }
   | { op: 'scale'; x: number; y: number; mul: Float64Array; inner: number }
   | { op: 'reduce'; x: number; y: number; red: number; inner: number; f: number }
-  | { op: 'maxpool' | 'avgpool' | 'concat'; y: number }
+  | { op: 'maxpool' | 'avgpool'; x: number; y: number; v: string; planes: number; H: number; W: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; hLim: number; wLim: number; includePad: boolean }
+  | { op: 'concat'; xs: readonly number[]; y: number; outer: number; chunks: readonly number[]; total: number }
   | { op: 'conv'; x: number; y: number; w: string; C: number; H: number; W: number; M: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; pb: number; pr: number; group: number }
   | { op: 'gemm'; x: number; y: number; b: string; rows: number; K: number; cols: number; transA: boolean; transB: boolean; alpha: number }
   | { op: 'add' | 'sub' | 'mul' | 'div'; a: number; b: number; y: number; va: string; vb: string };
@@ -114,96 +133,168 @@ export interface BackwardGraph {
   readonly seedDims: readonly number[];
 }
 
-/**
- * Lowers the steps (in forward order) of a compiled head. `names[id]` / `shapes[id]` are the gradient buffers'
- * tensors; `shapeOf` gives the per-image shape of any tensor. Undefined when a step has no lowering.
- */
-export function lowerBackward(
-  steps: readonly LowerableStep[],
-  names: readonly string[],
-  shapeOf: (name: string) => readonly number[] | undefined,
-  initializers: ReadonlyMap<string, OnnxTensor>,
-  outputId: number,
-): BackwardGraph | undefined {
-  const g = new GraphWriter();
-  const values = new Map<string, { name: string; input: string; dims: readonly number[] }>();
-  const value = (name: string): string | undefined => {
-    const init = initializers.get(name);
-    if (init) return g.floats(init.data, init.dims);
-    let v = values.get(name);
-    if (!v) {
-      const dims = shapeOf(name);
-      if (!dims) return undefined;
-      v = { name, input: `v${values.size}`, dims };
-      values.set(name, v);
-      g.input(v.input, dims);
-    }
-    return v.input;
-  };
+/** What the lowering of one head reads: its steps (forward order), buffer names and shapes, the model's initializers. */
+export interface HeadLowering {
+  readonly steps: readonly LowerableStep[];
+  /** `names[id]`: the tensor of gradient buffer `id` (0 = the target). */
+  readonly names: readonly string[];
+  /** Per-image shape of any tensor of the head. */
+  readonly shapeOf: (name: string) => readonly number[] | undefined;
+  readonly initializers: ReadonlyMap<string, OnnxTensor>;
+  /** Buffer id of the explained output. */
+  readonly outputId: number;
+}
+
+/** How the lowered nodes reach forward values and the seed, standalone or inside the model. */
+interface Env {
+  readonly g: GraphWriter;
+  /** The tensor holding a forward value of the head; undefined when it cannot be had. */
+  value(name: string): string | undefined;
+  /** A weight (initializer) as a tensor of this graph. */
+  weight(t: OnnxTensor): string;
+  /** Masks of Relu read its output (true inside the model: onnxruntime can still fuse Conv and Relu). */
+  readonly reluOnOutput: boolean;
+}
+
+type Seed = { readonly dense: string } | { readonly oneHot: string };
+
+const size = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The backward nodes of `head` from `seed` to the target; the name of the target's gradient, or undefined when a step has no lowering. */
+function lower(head: HeadLowering, env: Env, seed: Seed): string | undefined {
+  const { steps, names, shapeOf, initializers, outputId } = head;
+  const g = env.g;
   const shape = (id: number): readonly number[] => shapeOf(names[id]!)!;
   const grads = new Map<number, string[]>();
+  /** Gradient tensors whose shape only broadcasts to their buffer's (a global pool's gradient, before it meets a full one). */
+  const narrow = new Map<string, readonly number[]>();
+  /** Buffers whose whole gradient is the one-hot vector at the seed's index (flat over their shape). */
+  const oneHot = new Set<number>();
+  /** `t` (of shape `from`) reshaped to `to`; no node when they are the same. */
+  const reshape = (t: string, from: readonly number[], to: readonly number[]): string => (same(from, to) ? t : g.node('Reshape', [t, g.int64s(to)]));
+  /** The class index tensor of a one-hot seed ('' for a dense seed, which makes no one-hot buffers). */
+  const hotIndex = 'oneHot' in seed ? seed.oneHot : '';
+  const materialize = (id: number): string => {
+    const n = size(shape(id));
+    const hot = g.node('Cast', [g.node('Equal', [g.int64s(Array.from({ length: n }, (_, i) => i)), hotIndex])], [int('to', FLOAT)]);
+    return reshape(hot, [n], shape(id));
+  };
   const add = (id: number, t: string): void => {
     if (id < 0) return;
+    if (oneHot.delete(id)) grads.set(id, [materialize(id)]);
     const l = grads.get(id);
     if (l) l.push(t);
     else grads.set(id, [t]);
   };
-  const gradOf = (id: number): string | undefined => {
+  const addOneHot = (id: number): void => {
+    if (id < 0) return;
+    if (grads.has(id) || oneHot.has(id)) add(id, materialize(id));
+    else oneHot.add(id);
+  };
+  /** The gradient of buffer `id`, possibly of a shape that broadcasts to the buffer's (see {@link gradOf}). */
+  const gradAny = (id: number): string | undefined => {
+    if (oneHot.delete(id)) return materialize(id);
     const l = grads.get(id);
     if (!l) return undefined;
-    return l.length === 1 ? l[0] : g.node('Sum', l);
+    if (l.length === 1) return l[0];
+    const sum = g.node('Sum', l);
+    // Sum broadcasts: the result is narrow only when every term is
+    if (l.every((t) => narrow.has(t))) {
+      const dims = l.map((t) => narrow.get(t)!);
+      const b = dims[0]!.map((_, i) => Math.max(...dims.map((d) => d[i]!)));
+      if (!same(b, shape(id))) narrow.set(sum, b);
+    }
+    return sum;
   };
-  const outDims = shape(outputId);
-  g.input('seed', outDims);
-  add(outputId, 'seed');
-  const zero = g.scalar(0);
+  /** The gradient of buffer `id` in the buffer's shape. */
+  const gradOf = (id: number): string | undefined => {
+    const t = gradAny(id);
+    if (t === undefined || !narrow.has(t)) return t;
+    return g.node('Expand', [t, g.int64s(shape(id))]);
+  };
+  if ('dense' in seed) add(outputId, seed.dense);
+  else oneHot.add(outputId);
+  const zero = (): string => g.scalar(0);
+  const weight = (name: string): string | undefined => {
+    const t = initializers.get(name);
+    return t ? env.weight(t) : undefined;
+  };
+  const value = (name: string): string | undefined => (initializers.has(name) ? weight(name) : env.value(name));
   /** Sums `t` (y's shape) over the axes along which `xs` was broadcast, and reshapes it to `xs`. */
   const unbroadcast = (t: string, xs: readonly number[], ys: readonly number[]): string => {
-    if (xs.length === ys.length && xs.every((d, i) => d === ys[i])) return t;
+    if (same(xs, ys)) return t;
     const px = [...Array<number>(ys.length - xs.length).fill(1), ...xs];
     const axes = ys.map((d, i) => (px[i] === 1 && d !== 1 ? i : -1)).filter((i) => i >= 0);
     const r = axes.length ? g.node('ReduceSum', [t, g.int64s(axes)], [int('keepdims', 1)]) : t;
-    return g.node('Reshape', [r, g.int64s(xs)]);
+    return reshape(r, ys.map((d, i) => (axes.includes(i) ? 1 : d)), xs);
   };
   for (let i = steps.length - 1; i >= 0; i--) {
     const s = steps[i]!;
-    const dy = gradOf(s.y);
+    if (s.y >= 0 && oneHot.has(s.y)) {
+      // a one-hot gradient passes reshapes and biases as it is, and picks one row of a product's weights
+      if (s.op === 'copy') {
+        oneHot.delete(s.y);
+        addOneHot(s.x);
+        continue;
+      }
+      if ((s.op === 'add' || s.op === 'sub') && (s.a < 0) !== (s.b < 0)) {
+        const live = s.a >= 0 ? s.va : s.vb;
+        if (!(s.op === 'sub' && s.b >= 0) && same(shapeOf(live) ?? [], shape(s.y))) {
+          oneHot.delete(s.y);
+          addOneHot(s.a >= 0 ? s.a : s.b);
+          continue;
+        }
+      }
+      if (s.op === 'gemm' && s.rows === 1 && !s.transA && initializers.has(s.b)) {
+        oneHot.delete(s.y);
+        // dA[0, :] = alpha B'[:, k]: row k of B when transB (B is [cols, K]), else column k (B is [K, cols])
+        let t = g.node('Gather', [weight(s.b)!, hotIndex], [int('axis', s.transB ? 0 : 1)]);
+        if (s.alpha !== 1) t = g.node('Mul', [t, g.scalar(s.alpha)]);
+        add(s.x, reshape(t, s.transB ? [1, s.K] : [s.K, 1], shape(s.x)));
+        continue;
+      }
+    }
+    // masks and slopes are full-shaped, so these take a narrow gradient as it is
+    const elementwise = s.op === 'relu' || s.op === 'clip' || s.op === 'hardswish' || s.op === 'hardsigmoid' || s.op === 'sigmoid';
+    const dy = elementwise ? gradAny(s.y) : gradOf(s.y);
     if (!dy) continue;
     switch (s.op) {
-      case 'maxpool':
-      case 'avgpool':
-      case 'concat':
-        return undefined;
       case 'copy':
-        add(s.x, g.node('Reshape', [dy, g.int64s(shape(s.x))]));
+        add(s.x, reshape(dy, shape(s.y), shape(s.x)));
         break;
       case 'relu': {
-        const x = value(s.v);
+        const out = env.reluOnOutput ? env.value(names[s.y]!) : undefined;
+        const x = out ?? value(s.v);
         if (!x) return undefined;
-        add(s.x, g.node('Where', [g.node('Greater', [x, zero]), dy, zero]));
+        add(s.x, g.node('Where', [g.node('Greater', [x, zero()]), dy, zero()]));
         break;
       }
       case 'clip': {
         const x = value(s.v);
         if (!x) return undefined;
         const mask = g.node('And', [g.node('GreaterOrEqual', [x, g.scalar(s.lo)]), g.node('LessOrEqual', [x, g.scalar(s.hi)])]);
-        add(s.x, g.node('Where', [mask, dy, zero]));
+        add(s.x, g.node('Where', [mask, dy, zero()]));
         break;
       }
       case 'hardswish': {
         const x = value(s.v);
         if (!x) return undefined;
-        const mid = g.node('Add', [g.node('Div', [x, g.scalar(3)]), g.scalar(0.5)]);
-        const slope = g.node('Where', [g.node('Less', [x, g.scalar(-3)]), zero, g.node('Where', [g.node('LessOrEqual', [x, g.scalar(3)]), mid, g.scalar(1)])]);
+        // slope 0 below -3, x / 3 + 1/2 on [-3, 3], 1 above: HardSigmoid(x) (0, x / 6 + 1/2, 1) plus x / 6 on [-3, 3],
+        // where x - Shrink(x, 3) is x and 0 outside; no comparisons
+        const inside = g.node('Sub', [x, g.node('Shrink', [x], [float('lambd', 3)])]);
+        const slope = g.node('Add', [g.node('HardSigmoid', [x], [float('alpha', 1 / 6), float('beta', 0.5)]), g.node('Div', [inside, g.scalar(6)])]);
         add(s.x, g.node('Mul', [dy, slope]));
         break;
       }
       case 'hardsigmoid': {
+        // slope alpha where 0 < alpha x + beta < 1, i.e. between -beta / alpha and (1 - beta) / alpha
+        if (s.alpha === 0) break;
         const x = value(s.v);
         if (!x) return undefined;
-        const v = g.node('Add', [g.node('Mul', [x, g.scalar(s.alpha)]), g.scalar(s.beta)]);
-        const mask = g.node('And', [g.node('Greater', [v, zero]), g.node('Less', [v, g.scalar(1)])]);
-        add(s.x, g.node('Where', [mask, g.node('Mul', [dy, g.scalar(s.alpha)]), zero]));
+        const [lo, hi] = s.alpha > 0 ? [-s.beta / s.alpha, (1 - s.beta) / s.alpha] : [(1 - s.beta) / s.alpha, -s.beta / s.alpha];
+        const mask = g.node('And', [g.node('Greater', [x, g.scalar(lo)]), g.node('Less', [x, g.scalar(hi)])]);
+        add(s.x, g.node('Where', [mask, g.node('Mul', [dy, g.scalar(s.alpha)]), zero()]));
         break;
       }
       case 'sigmoid': {
@@ -215,11 +306,11 @@ export function lowerBackward(
       case 'softmax': {
         const yv = value(s.v);
         if (!yv) return undefined;
-        const dims = g.int64s([s.outer, s.len, s.inner]);
-        const d3 = g.node('Reshape', [dy, dims]);
-        const y3 = g.node('Reshape', [yv, dims]);
+        const dims = [s.outer, s.len, s.inner];
+        const d3 = reshape(dy, shape(s.y), dims);
+        const y3 = reshape(yv, shape(s.y), dims);
         const dot = g.node('ReduceSum', [g.node('Mul', [d3, y3]), g.int64s([1])], [int('keepdims', 1)]);
-        add(s.x, g.node('Reshape', [g.node('Mul', [y3, g.node('Sub', [d3, dot])]), g.int64s(shape(s.x))]));
+        add(s.x, reshape(g.node('Mul', [y3, g.node('Sub', [d3, dot])]), dims, shape(s.x)));
         break;
       }
       case 'scale': {
@@ -229,10 +320,70 @@ export function lowerBackward(
         break;
       }
       case 'reduce': {
-        const outer = shape(s.y).reduce((a, b) => a * b, 1) / s.inner;
-        const d3 = g.node('Reshape', [dy, g.int64s([outer, 1, s.inner])]);
+        const xs = shape(s.x);
+        const outer = size(shape(s.y)) / s.inner;
+        // reduced trailing axes (global pooling): the scaled gradient in a shape that broadcasts to x's, expanded
+        // only where an op needs the full tensor
+        let k = xs.length;
+        while (k > 0 && size(xs.slice(0, k)) > outer) k--;
+        if (s.inner === 1 && size(xs.slice(0, k)) === outer) {
+          const b = [...xs.slice(0, k), ...Array<number>(xs.length - k).fill(1)];
+          const t = g.node('Mul', [reshape(dy, shape(s.y), b), g.scalar(s.f)]);
+          if (!same(b, xs)) narrow.set(t, b);
+          add(s.x, t);
+          break;
+        }
+        const d3 = reshape(dy, shape(s.y), [outer, 1, s.inner]);
         const e = g.node('Expand', [g.node('Mul', [d3, g.scalar(s.f)]), g.int64s([outer, s.red, s.inner])]);
-        add(s.x, g.node('Reshape', [e, g.int64s(shape(s.x))]));
+        add(s.x, reshape(e, [outer, s.red, s.inner], xs));
+        break;
+      }
+      case 'maxpool': {
+        // the window maxima's positions (onnxruntime's MaxPool indices: first maximum, as the forward pass), then
+        // the gradient scattered to them, summed where windows overlap
+        const x = value(s.v);
+        if (!x) return undefined;
+        const pb = Math.max(0, (s.OH - 1) * s.sh + s.kh - s.H - s.pt);
+        const pr = Math.max(0, (s.OW - 1) * s.sw + s.kw - s.W - s.pl);
+        const pooled = g.node('MaxPool', [x], [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw]), ints('pads', [s.pt, s.pl, pb, pr])], 2);
+        const indices = `${pooled}_1`;
+        const d4 = [1, s.planes, s.OH, s.OW];
+        if (s.sh >= s.kh && s.sw >= s.kw) {
+          // disjoint windows: no position is the maximum of two, so MaxUnpool's writes are the sums
+          const dx = g.node('MaxUnpool', [reshape(dy, shape(s.y), d4), indices, g.int64s([1, s.planes, s.H, s.W])], [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw])]);
+          add(s.x, reshape(dx, [1, s.planes, s.H, s.W], shape(s.x)));
+          break;
+        }
+        const flat = g.int64s([-1]);
+        const n = s.planes * s.H * s.W;
+        const zeros = g.node('ConstantOfShape', [g.int64s([n])]);
+        const dx = g.node('ScatterElements', [zeros, g.node('Reshape', [indices, flat]), g.node('Reshape', [dy, flat])], [int('axis', 0), str('reduction', 'add')]);
+        add(s.x, reshape(dx, [n], shape(s.x)));
+        break;
+      }
+      case 'avgpool': {
+        // a transposed depthwise convolution with 1/(kh kw): exact when every window counts kh kw cells
+        const full = s.includePad ? (s.OH - 1) * s.sh + s.kh <= s.hLim + s.pt && (s.OW - 1) * s.sw + s.kw <= s.wLim + s.pl : s.pt === 0 && s.pl === 0 && (s.OH - 1) * s.sh + s.kh <= s.H && (s.OW - 1) * s.sw + s.kw <= s.W;
+        if (!full) return undefined;
+        const pb = Math.max(0, (s.OH - 1) * s.sh + s.kh - s.pt - s.H);
+        const pr = Math.max(0, (s.OW - 1) * s.sw + s.kw - s.pl - s.W);
+        const oph = s.H - ((s.OH - 1) * s.sh + s.kh - s.pt - pb);
+        const opw = s.W - ((s.OW - 1) * s.sw + s.kw - s.pl - pr);
+        if (oph < 0 || opw < 0 || oph >= s.sh || opw >= s.sw) return undefined;
+        const w = g.floats(new Float32Array(s.planes * s.kh * s.kw).fill(1 / (s.kh * s.kw)), [s.planes, 1, s.kh, s.kw]);
+        const attrs = [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw]), ints('pads', [s.pt, s.pl, pb, pr]), int('group', s.planes), ints('output_padding', [oph, opw])];
+        const d4 = [1, s.planes, s.OH, s.OW];
+        add(s.x, reshape(g.node('ConvTranspose', [reshape(dy, shape(s.y), d4), w], attrs), [1, s.planes, s.H, s.W], shape(s.x)));
+        break;
+      }
+      case 'concat': {
+        const d2 = reshape(dy, shape(s.y), [s.outer, s.total]);
+        let off = 0;
+        s.xs.forEach((x, k) => {
+          const c = s.chunks[k]!;
+          if (x >= 0) add(x, reshape(g.node('Slice', [d2, g.int64s([off]), g.int64s([off + c]), g.int64s([1])]), [s.outer, c], shape(x)));
+          off += c;
+        });
         break;
       }
       case 'conv': {
@@ -241,6 +392,14 @@ export function lowerBackward(
         const oph = s.H - ((s.OH - 1) * s.sh - s.pt - s.pb + s.dh * (s.kh - 1) + 1);
         const opw = s.W - ((s.OW - 1) * s.sw - s.pl - s.pr + s.dw * (s.kw - 1) + 1);
         if (oph < 0 || opw < 0 || oph >= Math.max(s.sh, s.dh) || opw >= Math.max(s.sw, s.dw)) return undefined;
+        if (s.kh === 1 && s.kw === 1 && s.sh === 1 && s.sw === 1 && s.group === 1 && s.pt + s.pl + s.pb + s.pr === 0 && s.OH === s.H && s.OW === s.W) {
+          // 1x1: dX[C, HW] = W[M, C]^T dY[M, HW] as a product, which onnxruntime keeps in NCHW (a Conv here is moved
+          // to its blocked layout, with a reorder on either side)
+          const d2 = reshape(dy, shape(s.y), [s.M, s.OH * s.OW]);
+          const dx = g.node('Gemm', [g.floats(w.data, [s.M, s.C]), d2], [int('transA', 1)]);
+          add(s.x, reshape(dx, [s.C, s.H * s.W], shape(s.x)));
+          break;
+        }
         const bp = s.sh === 1 && s.sw === 1 ? backwardConvPads(s.kh, s.kw, [s.dh, s.dw], [s.pt, s.pl, s.pb, s.pr]) : undefined;
         if (bp) {
           // stride 1: a convolution with the flipped filter (onnxruntime's depthwise / 1x1 kernels beat its grouped ConvTranspose)
@@ -248,18 +407,18 @@ export function lowerBackward(
           add(s.x, g.node('Conv', [dy, wt], [ints('kernel_shape', [s.kh, s.kw]), ints('dilations', [s.dh, s.dw]), ints('pads', bp), int('group', s.group)]));
         } else {
           const attrs = [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw]), ints('dilations', [s.dh, s.dw]), ints('pads', [s.pt, s.pl, s.pb, s.pr]), int('group', s.group), ints('output_padding', [oph, opw])];
-          add(s.x, g.node('ConvTranspose', [dy, g.floats(w.data, w.dims)], attrs));
+          add(s.x, g.node('ConvTranspose', [dy, env.weight(w)], attrs));
         }
         break;
       }
       case 'gemm': {
-        const b = initializers.get(s.b);
+        const b = weight(s.b);
         if (!b) return undefined;
-        const d2 = g.node('Reshape', [dy, g.int64s([s.rows, s.cols])]);
+        const d2 = reshape(dy, shape(s.y), [s.rows, s.cols]);
         // dA = alpha dY B'^T: B' = B^T when transB, so dY . B; else dY . B^T
-        let da = g.node('Gemm', [d2, g.floats(b.data, b.dims)], [float('alpha', s.alpha), int('transB', s.transB ? 0 : 1)]);
+        let da = g.node('Gemm', [d2, b], [float('alpha', s.alpha), int('transB', s.transB ? 0 : 1)]);
         if (s.transA) da = g.node('Transpose', [da]);
-        add(s.x, g.node('Reshape', [da, g.int64s(shape(s.x))]));
+        add(s.x, reshape(da, s.transA ? [s.K, s.rows] : [s.rows, s.K], shape(s.x)));
         break;
       }
       case 'add':
@@ -291,7 +450,92 @@ export function lowerBackward(
     }
   }
   const dx = gradOf(0);
+  return dx === undefined || g.made.has(dx) ? dx : g.node('Identity', [dx]);
+}
+
+/**
+ * The backward pass of a compiled head as a model of its own: inputs 'seed' (d target / d output) and the forward
+ * values the steps read (weights are copied in); output the gradient at the target. Undefined when a step has no
+ * lowering.
+ */
+export function lowerBackward(head: HeadLowering): BackwardGraph | undefined {
+  const { names, shapeOf, outputId } = head;
+  const g = new GraphWriter();
+  const values = new Map<string, { name: string; input: string; dims: readonly number[] }>();
+  const env: Env = {
+    g,
+    reluOnOutput: false,
+    weight: (t) => g.floats(t.data, t.dims),
+    value: (name) => {
+      let v = values.get(name);
+      if (!v) {
+        const dims = shapeOf(name);
+        if (!dims) return undefined;
+        v = { name, input: `v${values.size}`, dims };
+        values.set(name, v);
+        g.input(v.input, dims);
+      }
+      return v.input;
+    },
+  };
+  const outDims = shapeOf(names[outputId]!)!;
+  g.input('seed', outDims);
+  const dx = lower(head, env, { dense: 'seed' });
   if (!dx) return undefined;
-  const out = g.node('Identity', [dx]);
-  return { bytes: g.finish(out, shape(0)), values: [...values.values()], seedDims: outDims };
+  return { bytes: g.finish(dx, shapeOf(names[0]!)!), values: [...values.values()], seedDims: outDims };
+}
+
+/** The backward pass appended to the model itself (see {@link lowerFusedBackward}). */
+export interface FusedBackward {
+  readonly nodes: readonly Uint8Array[];
+  readonly initializers: readonly Uint8Array[];
+  /** The int64 `[1]` class input: the class to explain, or -1 for the top-scoring one. */
+  readonly classInput: Uint8Array;
+  readonly classInputName: string;
+  /** Graph outputs to add: the class explained (int64 `[1]`) and the gradient at the target (float, the target's shape). */
+  readonly outputs: readonly Uint8Array[];
+  readonly classOutputName: string;
+  readonly gradientName: string;
+}
+
+/** Name prefix of everything the fused lowering adds to a model. */
+export const FUSED_PREFIX = 'genome_gradcam_backward/';
+
+/**
+ * The backward pass of a compiled head as nodes appended to the model's own graph, for one image: the forward
+ * tensors are read where the model computes them, the model's float weights by name, and the seed is the one-hot
+ * vector of a class given as an input (or the arg-max of the output for -1), which passes reshapes and biases as it
+ * is and picks one row of a product's weights instead of multiplying by all of them. One onnxruntime run of the
+ * extended model then gives the outputs, the target activations and their gradient. Undefined when a step has no
+ * lowering.
+ */
+export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefined {
+  const { names, shapeOf, outputId } = head;
+  const g = new GraphWriter(FUSED_PREFIX);
+  const env: Env = {
+    g,
+    reluOnOutput: true,
+    // float weights are the model's own tensors; others (integer-coded, float16, double) are copied as float32
+    weight: (t) => (t.dataType === FLOAT ? t.name : g.floats(t.data, t.dims)),
+    value: (name) => (shapeOf(name) ? name : undefined),
+  };
+  const outDims = shapeOf(names[outputId]!);
+  if (!outDims) return undefined;
+  const classInputName = `${FUSED_PREFIX}class`;
+  const flat = same(outDims, [1, size(outDims)]) ? names[outputId]! : g.node('Reshape', [names[outputId]!, g.int64s([1, size(outDims)])]);
+  const top = g.node('ArgMax', [flat], [int('axis', 1), int('keepdims', 0)]);
+  const index = g.node('Where', [g.node('Less', [classInputName, g.int64s([0])]), top, classInputName]);
+  const dx = lower(head, env, { oneHot: index });
+  if (!dx) return undefined;
+  const gradientName = dx;
+  const classOutputName = index;
+  return {
+    nodes: g.nodes,
+    initializers: g.inits,
+    classInput: valueInfo(classInputName, [1], INT64),
+    classInputName,
+    outputs: [valueInfo(classOutputName, [1], INT64), valueInfo(gradientName, shapeOf(names[0]!)!)],
+    classOutputName,
+    gradientName,
+  };
 }

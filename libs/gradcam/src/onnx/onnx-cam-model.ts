@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Tensor } from '@tensorflow/tfjs';
-import { addOnnxGraphOutputs, extractOnnxSubgraph, OnnxDataType } from '@genome/model-format';
+import { addOnnxGraphOutputs, extendOnnxGraph, extractOnnxSubgraph, OnnxDataType } from '@genome/model-format';
 import type { BodyResult, CamModel, ResolvedTarget } from '../cam-model.js';
 import { chunkRows } from '../chunk.js';
 import { GradCamError } from '../errors.js';
@@ -18,6 +18,7 @@ import { feedInputs, readOnnxGraph, type OnnxGraphView } from './graph.js';
 import { loadOrt, type Ort } from './runtime.js';
 import { SUPPORTED_ONNX_OPS } from './tf-ops.js';
 import { ortGraphFactory, ortRunFactory } from './native-backward.js';
+import { BACKWARD_OPSET, type FusedBackward } from './backward-graph.js';
 import { planTypedHead, TypedHead, type TypedHeadInputs, type TypedHeadPlan, type Values } from './typed-head.js';
 
 export interface OnnxCamOptions {
@@ -36,8 +37,8 @@ export interface OnnxCamOptions {
    * `TYPED_HEAD_OPS` and TF.js autodiff otherwise; 'tfjs' always uses TF.js.
    */
   gradientEngine?: 'auto' | 'tfjs';
-  /** Typed-array gradients: which backward evaluator runs ('auto' times both on the first image; see LoadCamOptions). */
-  backwardEvaluator?: 'auto' | 'steps' | 'graph';
+  /** Typed-array gradients: which backward evaluator runs ('auto' times them on the first images; see LoadCamOptions). */
+  backwardEvaluator?: 'auto' | 'steps' | 'graph' | 'fused';
 }
 
 interface External {
@@ -51,6 +52,20 @@ interface OnnxState {
 }
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+/** Calls (alternating between the paths, on the first image; the first two of each warm up) over which the fused and split gradient paths are timed. */
+const TUNE_FUSED = 40;
+
+/**
+ * Ops whose meaning for float tensors is the same at the backward nodes' opset as at every version from 7: a model
+ * of opset 7-12 made only of these (and other domains) can be extended at opset 16. Others changed (Softmax's axis,
+ * Clip's bounds, Squeeze's and ReduceSum's axes, Dropout's ratio, Pad, Slice, Upsample, ...).
+ */
+const OPSET_STABLE = new Set([
+  'Abs', 'Add', 'AveragePool', 'BatchNormalization', 'Concat', 'Constant', 'Conv', 'Div', 'Elu', 'Exp', 'Flatten', 'Gather', 'Gemm',
+  'GlobalAveragePool', 'GlobalMaxPool', 'Identity', 'LeakyRelu', 'Log', 'LRN', 'MatMul', 'Max', 'MaxPool', 'Min', 'Mul', 'Neg', 'PRelu',
+  'Relu', 'Reshape', 'Shape', 'Sigmoid', 'Sqrt', 'Sub', 'Sum', 'Tanh', 'Transpose',
+]);
 
 /** d target / d output row of a class target: one-hot, or the softmax Jacobian row. */
 function classSeed(t: Extract<ResolvedTarget, { kind: 'class' }>, row: Float32Array, seed: Float64Array): void {
@@ -272,7 +287,7 @@ export class OnnxCamModel implements CamModel {
     };
     let head = this.typedHead;
     if (!head || head.outputSize === 0) {
-      head = this.typedHead ??= new TypedHead(this.onnx, this.plan, this.typed!, ortRunFactory(this.ort, this.options.sessionOptions, this.nativeSessions), ortGraphFactory(this.ort, this.options.sessionOptions, this.nativeSessions), this.options.backwardEvaluator);
+      head = this.typedHead ??= new TypedHead(this.onnx, this.plan, this.typed!, ortRunFactory(this.ort, this.options.sessionOptions, this.nativeSessions), ortGraphFactory(this.ort, this.options.sessionOptions, this.nativeSessions), this.options.backwardEvaluator === 'fused' ? 'auto' : this.options.backwardEvaluator);
       try {
         const dims = new Map<string, number[]>();
         for (const [k, e] of externals) dims.set(k, e.dims[0] === body.n && e.dims.length > 1 ? [1, ...e.dims.slice(1)] : e.dims);
@@ -295,6 +310,114 @@ export class OnnxCamModel implements CamModel {
       await head.backward({ act: body.acts.subarray(row * per, (row + 1) * per), value: inputs.value }, seed, out.subarray(j * per, (j + 1) * per));
     }
     return out;
+  }
+
+  /**
+   * The fused path (see `lowerFusedBackward`): the model extended with the head's backward nodes runs the body and
+   * the gradient in one onnxruntime call. The first call of a model compiles the typed head (one body pass), builds
+   * the extended model and, with backwardEvaluator 'auto', times it against the split path (body pass, then the
+   * typed head's own evaluator) over {@link TUNE_FUSED} alternating calls on its image; the faster one is kept for
+   * every gradient of the model, including that first one (calls arriving meanwhile wait for the choice).
+   * 'fused' keeps it without timing; 'steps' and 'graph' never build it.
+   */
+  private fused?: { readonly session: Session; readonly lowered: FusedBackward } | null;
+  private fusedChoice?: Promise<boolean>;
+
+  /**
+   * The typed-array evaluator raw class scores are differentiated on: 'fused' (with the body, in one onnxruntime
+   * call), 'graph' or 'steps' (after a body call); undefined before the first gradient or with TF.js gradients.
+   */
+  get evaluator(): 'fused' | 'graph' | 'steps' | undefined {
+    if (this.gradientEngine !== 'typed') return undefined;
+    return this.fused ? 'fused' : this.typedHead?.evaluator;
+  }
+
+  async bodyAndGradients(input: Float32Array, cls: number): Promise<{ body: BodyResult; grads: Float32Array; cls: number } | undefined> {
+    const mode = this.options.backwardEvaluator ?? 'auto';
+    if (mode === 'steps' || mode === 'graph' || !this.typed || this.typedError || this.gradientError || this.fused === null) return undefined;
+    if (!this.fused) {
+      this.fusedChoice ??= this.chooseFused(input, cls, mode === 'fused').catch((err: unknown) => {
+        this.fusedChoice = undefined; // a failed body pass (bad input, runtime error) decides nothing
+        throw err;
+      });
+      if (!(await this.fusedChoice)) return undefined;
+    }
+    // out of range: the split path reports it
+    if (cls >= this.typedHead!.outputSize) return undefined;
+    return this.runFused(input, cls);
+  }
+
+  private async chooseFused(input: Float32Array, cls: number, pinned: boolean): Promise<boolean> {
+    // compile the typed head (and let it choose its own evaluator) on this image
+    const body = await this.body(input, 1);
+    const rows = Int32Array.of(0);
+    const index = cls >= 0 && cls < body.nOut ? cls : body.outputs.indexOf(Math.max(...body.outputs));
+    const target: ResolvedTarget[] = [{ kind: 'class', index, softmax: false }];
+    await this.gradients(body, rows, target);
+    const lowered = this.gradientEngine === 'typed' ? this.typedHead?.fusedBackward() : undefined;
+    if (!lowered || !this.fusedOpsetOk()) {
+      this.fused = null;
+      return false;
+    }
+    let session: Session;
+    try {
+      const bytes = extendOnnxGraph(this.onnx.bytes, {
+        nodes: lowered.nodes,
+        initializers: lowered.initializers,
+        inputs: [lowered.classInput],
+        outputs: [{ name: this.plan.target, elemType: OnnxDataType.FLOAT }, ...lowered.outputs],
+        minOpset: BACKWARD_OPSET,
+      });
+      session = await this.ort.InferenceSession.create(bytes, { logSeverityLevel: 3, ...(this.options.sessionOptions ?? {}) } as never);
+    } catch {
+      // onnxruntime refuses the extended model (an op the raised opset no longer accepts): keep the split path
+      this.fused = null;
+      return false;
+    }
+    const candidate = { session, lowered };
+    if (!pinned) {
+      let fused = Number.POSITIVE_INFINITY, split = Number.POSITIVE_INFINITY;
+      for (let k = 0; k < TUNE_FUSED; k++) {
+        const t0 = performance.now();
+        if (k % 2 === 0) await this.runFused(input, index, candidate);
+        else await this.gradients(await this.body(input, 1), rows, target);
+        const dt = performance.now() - t0;
+        if (k >= 4) {
+          if (k % 2 === 0) fused = Math.min(fused, dt);
+          else split = Math.min(split, dt);
+        }
+        // a dense backward pass where the split path's is sparse (a one-hot seed through a large 1x1 conv): stop early
+        if (k === 11 && fused > 2 * split) break;
+      }
+      if (fused >= split) {
+        this.fused = null;
+        await session.release?.();
+        return false;
+      }
+    }
+    this.fused = candidate;
+    return true;
+  }
+
+  /** Whether the model's ops keep their meaning when its default opset is raised to the backward nodes' opset. */
+  private fusedOpsetOk(): boolean {
+    if (this.onnx.opset >= 13) return true;
+    if (this.onnx.opset < 7) return false;
+    return this.onnx.nodes.every((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || OPSET_STABLE.has(n.opType));
+  }
+
+  private async runFused(input: Float32Array, cls: number, f = this.fused!): Promise<{ body: BodyResult; grads: Float32Array; cls: number }> {
+    const { lowered } = f;
+    const res = await this.run(
+      f.session,
+      { [this.inputName]: this.feedTensor(input, 1), [lowered.classInputName]: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(cls)), [1]) },
+      [this.plan.output, this.plan.target, lowered.gradientName, lowered.classOutputName],
+    );
+    const act = res[this.plan.target]!;
+    const out = res[this.plan.output]!.data as Float32Array;
+    const [, C, h, w] = act.dims as number[];
+    const body: BodyResult = { n: 1, acts: act.data as Float32Array, channels: C!, height: h!, width: w!, outputs: out, nOut: out.length, state: { externals: new Map(), values: new Map() } satisfies OnnxState };
+    return { body, grads: res[lowered.gradientName]!.data as Float32Array, cls: Number((res[lowered.classOutputName]!.data as BigInt64Array)[0]) };
   }
 
   /** d target / d output row of a custom target function, by TF.js autodiff of the function on the row only. */
@@ -346,6 +469,9 @@ export class OnnxCamModel implements CamModel {
   release(_body: BodyResult): void {}
 
   async dispose(): Promise<void> {
+    await this.fusedChoice?.catch(() => false);
+    if (this.fused) await this.fused.session.release?.();
+    this.fused = null;
     this.runner?.dispose();
     this.runner = undefined;
     await this.session.release?.();

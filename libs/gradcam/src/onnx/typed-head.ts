@@ -15,7 +15,7 @@
 import { GradCamError } from '../errors.js';
 import type { OnnxGraphView, OnnxNode } from './graph.js';
 import type { HeadPlan } from './head.js';
-import { lowerBackward, type BackwardGraph } from './backward-graph.js';
+import { lowerBackward, lowerFusedBackward, type BackwardGraph, type FusedBackward, type HeadLowering } from './backward-graph.js';
 import { convInputGradModel, matMulModel, type NativeGraphFactory, type NativeGraphRun, type NativeRun, type NativeRunFactory } from './native-backward.js';
 import { attrFloat, attrInt, attrInts, spatialPads } from './tf-ops.js';
 import {
@@ -438,12 +438,29 @@ export class TypedHead {
     this.targetId = 0;
     this.outputId = id(this.plan.output);
     this.outSize = size(shapes.get(this.plan.output)!);
+    this.names = [...ids.keys()];
+    this.shapes = shapes;
     if (this.nativeGraph) {
-      const names = [...ids.keys()];
-      const g = lowerBackward(steps, names, (name) => shapes.get(name), this.model.initializers, this.outputId);
+      const g = lowerBackward(this.lowering(steps));
       if (g) this.graph = { g, seed: new Float32Array(this.outSize) };
     }
     return steps;
+  }
+
+  private names: string[] = [];
+  private shapes = new Map<string, number[]>();
+
+  private lowering(steps: readonly Step[]): HeadLowering {
+    return { steps, names: this.names, shapeOf: (name) => this.shapes.get(name), initializers: this.model.initializers, outputId: this.outputId };
+  }
+
+  /**
+   * The backward pass as nodes to append to the model itself, with a one-hot class seed (see
+   * `lowerFusedBackward`); undefined before {@link prepare} or when a step has no lowering.
+   */
+  fusedBackward(): FusedBackward | undefined {
+    if (!this.steps) return undefined;
+    return lowerFusedBackward(this.lowering(this.steps));
   }
 
   /** Compiles the head on first use (shapes from this image's inputs); returns the output size per image. */

@@ -164,3 +164,108 @@ export function extractOnnxSubgraph(bytes: Uint8Array, nodes: Iterable<number>, 
   writeInputs();
   return rebuild(m, g.finish());
 }
+
+/** Nodes, tensors and values to add to a graph, each already encoded (NodeProto, TensorProto, ValueInfoProto). */
+export interface OnnxGraphAdditions {
+  nodes?: readonly Uint8Array[];
+  initializers?: readonly Uint8Array[];
+  inputs?: readonly Uint8Array[];
+  /** Graph outputs to add: names (optionally typed) or encoded ValueInfoProto; existing outputs are kept once. */
+  outputs?: readonly (string | OnnxValueSpec | Uint8Array)[];
+  /** Raise the default-domain opset import to at least this version (the caller checks the model's ops allow it). */
+  minOpset?: number;
+}
+
+const M_OPSET_IMPORT = 8;
+
+/** The default-domain version of an encoded OperatorSetIdProto, or undefined for another domain. */
+function defaultOpset(payload: Uint8Array): number | undefined {
+  const r = new ProtoReader(payload, 0, payload.length, 'OperatorSetIdProto');
+  let domain = '';
+  let version = 1;
+  while (r.next()) {
+    if (r.field === 1 && r.wire === WireType.LEN) domain = r.string();
+    else if (r.field === 2 && r.wire === WireType.VARINT) version = r.int64();
+    else r.skip();
+  }
+  return domain === '' || domain === 'ai.onnx' ? version : undefined;
+}
+
+function irVersion(m: SplitModel): number {
+  for (const f of [...m.before, ...m.after]) {
+    if (f.field !== 1 || f.payload) continue;
+    const r = new ProtoReader(f.chunk, 0, f.chunk.length, 'ModelProto');
+    r.next();
+    return r.int64();
+  }
+  return 0;
+}
+
+/** The ValueInfoProto (name, element type, dims) of an encoded TensorProto. */
+function initializerInput(tensor: Uint8Array): Uint8Array {
+  const r = new ProtoReader(tensor, 0, tensor.length, 'TensorProto');
+  const dims: number[] = [];
+  let type = 0;
+  let name = '';
+  while (r.next()) {
+    if (r.field === 1 && r.wire === WireType.VARINT) dims.push(r.int64());
+    else if (r.field === 1 && r.wire === WireType.LEN) {
+      const p = r.message('TensorProto.dims');
+      while (p.pos < p.end) dims.push(p.int64());
+    } else if (r.field === 2 && r.wire === WireType.VARINT) type = r.int64();
+    else if (r.field === 8 && r.wire === WireType.LEN) name = r.string();
+    else r.skip();
+  }
+  const shape = new ProtoWriter();
+  for (const d of dims) shape.bytes(1, new ProtoWriter().varint(1, d).finish());
+  const tensorType = new ProtoWriter().varint(1, type).bytes(2, shape.finish()).finish();
+  return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensorType).finish()).finish();
+}
+
+/**
+ * A copy of the model with nodes, initializers, inputs and outputs appended to its graph (nodes after the
+ * existing ones, so they may read any tensor of the graph), and the default-domain opset raised to `minOpset`.
+ */
+export function extendOnnxGraph(bytes: Uint8Array, add: OnnxGraphAdditions): Uint8Array {
+  const m = splitModel(bytes);
+  const g = new ProtoWriter();
+  const outputs = new Set<string>();
+  let at = 0;
+  // NodeProto entries must stay in order: new nodes go right after the last existing one
+  let lastNode = -1;
+  m.graph.forEach((f, i) => f.field === G_NODE && (lastNode = i));
+  for (const f of m.graph) {
+    g.raw(f.chunk);
+    if (f.field === G_OUTPUT) outputs.add(nameOf(f) ?? '');
+    if (at++ === lastNode) for (const n of add.nodes ?? []) g.bytes(G_NODE, n);
+  }
+  if (lastNode < 0) for (const n of add.nodes ?? []) g.bytes(G_NODE, n);
+  for (const t of add.initializers ?? []) g.bytes(G_INITIALIZER, t);
+  for (const v of add.inputs ?? []) g.bytes(G_INPUT, v);
+  // IR < 4: every initializer is also a graph input
+  if (irVersion(m) < 4) for (const t of add.initializers ?? []) g.bytes(G_INPUT, initializerInput(t));
+  for (const o of add.outputs ?? []) {
+    const encoded = o instanceof Uint8Array ? o : valueInfo(typeof o === 'string' ? { name: o } : o);
+    const name = strings(encoded, 1, 'ValueInfoProto').at(-1) ?? '';
+    if (outputs.has(name)) continue;
+    outputs.add(name);
+    g.bytes(G_OUTPUT, encoded);
+  }
+  if (add.minOpset !== undefined) {
+    let found = false;
+    const raise = (fs: Field[]): Field[] =>
+      fs.map((f) => {
+        if (f.field !== M_OPSET_IMPORT || !f.payload) return f;
+        const v = defaultOpset(f.payload);
+        if (v === undefined) return f;
+        found = true;
+        if (v >= add.minOpset!) return f;
+        const chunk = new ProtoWriter().bytes(M_OPSET_IMPORT, new ProtoWriter().string(1, '').varint(2, add.minOpset!).finish()).finish();
+        return { field: f.field, chunk };
+      });
+    m.before = raise(m.before);
+    m.after = raise(m.after);
+    if (!found) m.before.push({ field: M_OPSET_IMPORT, chunk: new ProtoWriter().bytes(M_OPSET_IMPORT, new ProtoWriter().string(1, '').varint(2, add.minOpset).finish()).finish() });
+  }
+  return rebuild(m, g.finish());
+}
