@@ -19,6 +19,7 @@ import { loadOrt, type Ort } from './runtime.js';
 import { SUPPORTED_ONNX_OPS } from './tf-ops.js';
 import { ortGraphFactory, ortRunFactory } from './native-backward.js';
 import { BACKWARD_OPSET, type FusedBackward } from './backward-graph.js';
+import { timeAlternating } from './tune.js';
 import { planTypedHead, TypedHead, type TypedHeadInputs, type TypedHeadPlan, type Values } from './typed-head.js';
 
 export interface OnnxCamOptions {
@@ -53,7 +54,7 @@ interface OnnxState {
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
-/** Calls (alternating between the paths, on the first image; the first two of each warm up) over which the fused and split gradient paths are timed. */
+/** Calls (alternating between the paths, on the first image; at most) over which the fused and split gradient paths are timed. */
 const TUNE_FUSED = 40;
 
 /**
@@ -316,8 +317,9 @@ export class OnnxCamModel implements CamModel {
    * The fused path (see `lowerFusedBackward`): the model extended with the head's backward nodes runs the body and
    * the gradient in one onnxruntime call. The first call of a model compiles the typed head (one body pass), builds
    * the extended model and, with backwardEvaluator 'auto', times it against the split path (body pass, then the
-   * typed head's own evaluator) over {@link TUNE_FUSED} alternating calls on its image; the faster one is kept for
-   * every gradient of the model, including that first one (calls arriving meanwhile wait for the choice).
+   * typed head's own evaluator) in up to {@link TUNE_FUSED} alternating calls on its image (`timeAlternating`); the
+   * faster one is kept for every gradient of the model, including that first one (calls arriving meanwhile wait for
+   * the choice).
    * 'fused' keeps it without timing; 'steps' and 'graph' never build it.
    */
   private fused?: { readonly session: Session; readonly lowered: FusedBackward } | null;
@@ -376,19 +378,11 @@ export class OnnxCamModel implements CamModel {
     }
     const candidate = { session, lowered };
     if (!pinned) {
-      let fused = Number.POSITIVE_INFINITY, split = Number.POSITIVE_INFINITY;
-      for (let k = 0; k < TUNE_FUSED; k++) {
-        const t0 = performance.now();
-        if (k % 2 === 0) await this.runFused(input, index, candidate);
-        else await this.gradients(await this.body(input, 1), rows, target);
-        const dt = performance.now() - t0;
-        if (k >= 4) {
-          if (k % 2 === 0) fused = Math.min(fused, dt);
-          else split = Math.min(split, dt);
-        }
-        // a dense backward pass where the split path's is sparse (a one-hot seed through a large 1x1 conv): stop early
-        if (k === 11 && fused > 2 * split) break;
-      }
+      const [fused, split] = await timeAlternating(
+        () => this.runFused(input, index, candidate),
+        async () => this.gradients(await this.body(input, 1), rows, target),
+        TUNE_FUSED,
+      );
       if (fused >= split) {
         this.fused = null;
         await session.release?.();

@@ -18,6 +18,7 @@ import type { HeadPlan } from './head.js';
 import { lowerBackward, lowerFusedBackward, type BackwardGraph, type FusedBackward, type HeadLowering } from './backward-graph.js';
 import { convInputGradModel, matMulModel, type NativeGraphFactory, type NativeGraphRun, type NativeRun, type NativeRunFactory } from './native-backward.js';
 import { attrFloat, attrInt, attrInts, spatialPads } from './tf-ops.js';
+import { timeAlternating } from './tune.js';
 import {
   avgPoolBackward,
   binaryBackward,
@@ -52,7 +53,7 @@ export type { Values } from './typed-backward.js';
  */
 export const NATIVE_MIN_MACS = 1 << 16;
 
-/** Backward passes (alternating, on the first image) over which the step-by-step and one-graph evaluators are timed. */
+/** Backward passes (alternating, on the first image; at most) over which the step-by-step and one-graph evaluators are timed. */
 const TUNE_CALLS = 32;
 
 /** ONNX op types (default domain) the typed-array evaluator differentiates. */
@@ -492,22 +493,16 @@ export class TypedHead {
   /**
    * Both evaluators give the same gradient (to float32 rounding); which is faster depends on the head (one
    * onnxruntime call for everything vs sparse JavaScript loops for one-hot seeds). On the first image, before any
-   * gradient is returned, each runs TUNE_CALLS / 2 times into scratch buffers (JIT compilation and session creation
-   * settle in the first few) and the one with the better time over the second half is kept: every gradient this
-   * model returns comes from the same evaluator.
+   * gradient is returned, they run alternately into scratch buffers (`timeAlternating`: up to TUNE_CALLS / 2 each,
+   * best time after two warm-up calls) and the faster is kept: every gradient this model returns comes from the same
+   * evaluator.
    */
   private async chooseEvaluator(inputs: TypedHeadInputs, seed: Float64Array, size: number): Promise<void> {
-    for (let k = 0; k < TUNE_CALLS; k++) {
-      const scratch = new Float32Array(size);
-      const t0 = performance.now();
-      if (k % 2 === 0) await this.backwardSteps(inputs, seed, scratch);
-      else await this.backwardGraph(inputs, seed, scratch);
-      const dt = performance.now() - t0;
-      if (k >= TUNE_CALLS / 2) {
-        if (k % 2 === 0) this.timing.steps = Math.min(this.timing.steps, dt);
-        else this.timing.graph = Math.min(this.timing.graph, dt);
-      }
-    }
+    [this.timing.steps, this.timing.graph] = await timeAlternating(
+      () => this.backwardSteps(inputs, seed, new Float32Array(size)),
+      () => this.backwardGraph(inputs, seed, new Float32Array(size)),
+      TUNE_CALLS,
+    );
     this.mode = this.timing.graph < this.timing.steps ? 'graph' : 'steps';
   }
 
