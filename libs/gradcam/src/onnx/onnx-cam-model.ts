@@ -54,7 +54,7 @@ interface OnnxState {
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
-/** Calls (alternating between the paths, on the first image; at most) over which the fused and split gradient paths are timed. */
+/** At most this many calls (alternating, on the first image) time the fused and split gradient paths. */
 const TUNE_FUSED = 40;
 
 /**

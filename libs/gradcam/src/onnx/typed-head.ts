@@ -53,7 +53,7 @@ export type { Values } from './typed-backward.js';
  */
 export const NATIVE_MIN_MACS = 1 << 16;
 
-/** Backward passes (alternating, on the first image; at most) over which the step-by-step and one-graph evaluators are timed. */
+/** At most this many backward passes (alternating, on the first image) time the step-by-step and one-graph evaluators. */
 const TUNE_CALLS = 32;
 
 /** ONNX op types (default domain) the typed-array evaluator differentiates. */
@@ -165,6 +165,9 @@ export class TypedHead {
   /** Which evaluator backward() uses: decided by timing both on the first image (see {@link chooseEvaluator}). */
   private mode: 'steps' | 'graph' | undefined;
   private readonly timing = { steps: Number.POSITIVE_INFINITY, graph: Number.POSITIVE_INFINITY };
+  /** Tensor of each gradient buffer and per-image shapes of the head's tensors (set by compile; read by the lowerings). */
+  private names: string[] = [];
+  private shapes = new Map<string, number[]>();
 
   constructor(
     private readonly model: OnnxGraphView,
@@ -447,9 +450,6 @@ export class TypedHead {
     }
     return steps;
   }
-
-  private names: string[] = [];
-  private shapes = new Map<string, number[]>();
 
   private lowering(steps: readonly Step[]): HeadLowering {
     return { steps, names: this.names, shapeOf: (name) => this.shapes.get(name), initializers: this.model.initializers, outputId: this.outputId };
