@@ -125,3 +125,19 @@ t.test('standalone backward graph lowers MaxPool, AveragePool and Concat: graph 
   const evaluator = await compareEngines(t, 'pools and Concat (graph)', poolHead(), 'r', x, 2, false, 'graph');
   t.equal(evaluator, 'graph', 'every step lowered');
 });
+
+t.test("a second CamModel of the same model takes the first one's choices: the same gradients bit for bit", async (t) => {
+  const bytes = mobileNetV3Small({ size: 64, classes: 100 });
+  const a = (await loadCamModel(bytes, { target: MOBILENET_V3.lastBlock })) as OnnxCamModel;
+  const b = (await loadCamModel(Uint8Array.from(bytes), { target: MOBILENET_V3.lastBlock })) as OnnxCamModel;
+  t.teardown(async () => {
+    await a.dispose();
+    await b.dispose();
+  });
+  const x = inputFor(a, 1, 0.9);
+  // the first explains the top class, the second is asked for it by index
+  const ra = await computeCams(a, x, 1);
+  const rb = await computeCams(b, x, 1, { targets: ra.results[0]!.target.class! });
+  t.equal(b.evaluator, a.evaluator, `both use ${a.evaluator}`);
+  t.same(Array.from(rb.results[0]!.weights!), Array.from(ra.results[0]!.weights!), 'bit for bit');
+});

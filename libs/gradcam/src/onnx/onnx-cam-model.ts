@@ -4,6 +4,7 @@
  * for exact gradients. Forward-only methods run entirely on onnxruntime (the head is cut out as its own
  * ONNX model for Ablation-CAM), so they work on any ONNX model.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Tensor } from '@tensorflow/tfjs';
 import { addOnnxGraphOutputs, extendOnnxGraph, extractOnnxSubgraph, OnnxDataType } from '@genome/model-format';
@@ -67,6 +68,21 @@ const OPSET_STABLE = new Set([
   'GlobalAveragePool', 'GlobalMaxPool', 'Identity', 'LeakyRelu', 'Log', 'LRN', 'MatMul', 'Max', 'MaxPool', 'Min', 'Mul', 'Neg', 'PRelu',
   'Relu', 'Reshape', 'Shape', 'Sigmoid', 'Sqrt', 'Sub', 'Sum', 'Tanh', 'Transpose',
 ]);
+
+/** Which typed evaluators a model settled on: the step-by-step or one-graph backward pass, and whether the fused path won. */
+interface Choice {
+  head?: 'steps' | 'graph';
+  fused?: boolean;
+}
+
+/**
+ * Evaluator choices made in this process, per model (SHA-256 of its bytes), target, output and session options: a
+ * second CamModel of the same model takes them instead of timing again, so the two return the same gradients bit
+ * for bit (timing could pick differently, and the evaluators agree only to float32 rounding). Oldest first, at
+ * most {@link MAX_CHOICES}.
+ */
+const choices = new Map<string, Choice>();
+const MAX_CHOICES = 256;
 
 /** d target / d output row of a class target: one-hot, or the softmax Jacobian row. */
 function classSeed(t: Extract<ResolvedTarget, { kind: 'class' }>, row: Float32Array, seed: Float64Array): void {
@@ -179,6 +195,19 @@ export class OnnxCamModel implements CamModel {
     }
   }
 
+  private choiceKey?: string;
+
+  /** This model's entry in the process-wide {@link choices} (created on first use). */
+  private choice(): Choice {
+    this.choiceKey ??= [createHash('sha256').update(this.onnx.bytes).digest('hex'), this.plan.target, this.plan.output, JSON.stringify(this.options.sessionOptions ?? {})].join('\u0000');
+    let c = choices.get(this.choiceKey);
+    if (!c) {
+      if (choices.size >= MAX_CHOICES) choices.delete(choices.keys().next().value!);
+      choices.set(this.choiceKey, (c = {}));
+    }
+    return c;
+  }
+
   /** Names the body pass fetches, built once per gradient engine state. */
   private fetchList?: { typed: boolean; names: string[] };
 
@@ -288,7 +317,8 @@ export class OnnxCamModel implements CamModel {
     };
     let head = this.typedHead;
     if (!head || head.outputSize === 0) {
-      head = this.typedHead ??= new TypedHead(this.onnx, this.plan, this.typed!, ortRunFactory(this.ort, this.options.sessionOptions, this.nativeSessions), ortGraphFactory(this.ort, this.options.sessionOptions, this.nativeSessions), this.options.backwardEvaluator === 'fused' ? 'auto' : this.options.backwardEvaluator);
+      const pinned = this.options.backwardEvaluator === 'steps' || this.options.backwardEvaluator === 'graph' ? this.options.backwardEvaluator : this.choice().head;
+      head = this.typedHead ??= new TypedHead(this.onnx, this.plan, this.typed!, ortRunFactory(this.ort, this.options.sessionOptions, this.nativeSessions), ortGraphFactory(this.ort, this.options.sessionOptions, this.nativeSessions), pinned ?? 'auto');
       try {
         const dims = new Map<string, number[]>();
         for (const [k, e] of externals) dims.set(k, e.dims[0] === body.n && e.dims.length > 1 ? [1, ...e.dims.slice(1)] : e.dims);
@@ -309,6 +339,7 @@ export class OnnxCamModel implements CamModel {
       if (t.kind === 'class') classSeed(t, outRow, seed);
       else await this.fnSeed(t, outRow, seed);
       await head.backward({ act: body.acts.subarray(row * per, (row + 1) * per), value: inputs.value }, seed, out.subarray(j * per, (j + 1) * per));
+      if (this.options.backwardEvaluator !== 'steps' && this.options.backwardEvaluator !== 'graph') this.choice().head ??= head.evaluator;
     }
     return out;
   }
@@ -357,7 +388,9 @@ export class OnnxCamModel implements CamModel {
     const target: ResolvedTarget[] = [{ kind: 'class', index, softmax: false }];
     await this.gradients(body, rows, target);
     const lowered = this.gradientEngine === 'typed' ? this.typedHead?.fusedBackward() : undefined;
-    if (!lowered || !this.fusedOpsetOk()) {
+    // another CamModel of this model in this process already timed it and kept the split path
+    const choice = this.choice();
+    if (!lowered || !this.fusedOpsetOk() || (choice.fused === false && !pinned)) {
       this.fused = null;
       return false;
     }
@@ -377,13 +410,14 @@ export class OnnxCamModel implements CamModel {
       return false;
     }
     const candidate = { session, lowered };
-    if (!pinned) {
+    if (!pinned && choice.fused === undefined) {
       const [fused, split] = await timeAlternating(
         () => this.runFused(input, index, candidate),
         async () => this.gradients(await this.body(input, 1), rows, target),
         TUNE_FUSED,
       );
-      if (fused >= split) {
+      choice.fused ??= fused < split; // the first CamModel of this model to finish timing decides for all
+      if (!choice.fused) {
         this.fused = null;
         await session.release?.();
         return false;
