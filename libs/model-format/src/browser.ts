@@ -54,6 +54,7 @@ export {
 } from './onnx/model.js';
 export { addOnnxGraphOutputs, extendOnnxGraph, extractOnnxSubgraph, type OnnxGraphAdditions, type OnnxValueSpec } from './onnx/surgery.js';
 export { ProtoWriter } from './onnx/protobuf-writer.js';
+export { encodeAttribute, encodeModel, encodeNode, encodeTensor, encodeValueInfo, type OnnxAttributeValue, type OnnxGraphParts } from './onnx/encode.js';
 export { loadOnnxTreeEnsemble, type OnnxTreeOptions } from './onnx/tree-ensemble.js';
 export { applyTransform, findLeaf, predict, predictLeaves, predictRaw, predictWidth, withCovers } from './tree/predict.js';
 export { loadXGBoostModel, type XGBoostIterationRange, type XGBoostOptions } from './xgboost/model.js';

@@ -1,6 +1,6 @@
 /** ONNX graph surgery and the protobuf writer: rewritten real models decode to the intended graphs. */
 import t from 'tap';
-import { addOnnxGraphOutputs, decodeOnnxModel, extendOnnxGraph, extractOnnxSubgraph, loadOnnxRuntime, ProtoWriter } from '../src/index.js';
+import { addOnnxGraphOutputs, decodeOnnxModel, encodeAttribute, encodeModel, encodeNode, encodeTensor, encodeValueInfo, extendOnnxGraph, extractOnnxSubgraph, loadOnnxRuntime, OnnxDataType, ProtoWriter } from '../src/index.js';
 import { ProtoReader } from '../src/onnx/protobuf.js';
 import { readFixture } from '../../../tools/fixtures.js';
 
@@ -32,8 +32,8 @@ t.test('added outputs: typed or untyped, existing outputs not repeated, other fi
 });
 
 t.test('extended graph: nodes appended, opset raised, IR 3 initializers listed as inputs; onnxruntime runs it', async (t) => {
-  const node = new ProtoWriter().string(1, 'Plus214_Output_0').string(1, 'two').string(2, 'doubled').string(3, 'double').string(4, 'Mul').finish();
-  const two = new ProtoWriter().varint(1, 1).varint(2, 1).string(8, 'two').bytes(9, new Uint8Array(Float32Array.of(2).buffer)).finish();
+  const node = encodeNode('Mul', ['Plus214_Output_0', 'two'], ['doubled']);
+  const two = encodeTensor('two', [1], Float32Array.of(2));
   const extended = extendOnnxGraph(mnist, { nodes: [node], initializers: [two], outputs: ['Plus214_Output_0', { name: 'doubled', elemType: 1 }], minOpset: 16 });
   const before = decodeOnnxModel(mnist);
   const after = decodeOnnxModel(extended);
@@ -50,6 +50,26 @@ t.test('extended graph: nodes appended, opset raised, IR 3 initializers listed a
   const out = await session.run({ Input3: x });
   const y = out.Plus214_Output_0!.data as Float32Array;
   t.same(Array.from(out.doubled!.data as Float32Array), Array.from(y, (v) => 2 * v), 'onnxruntime computes the appended node');
+});
+
+t.test('encoders: a model written with them decodes to what was written', async (t) => {
+  const bytes = encodeModel(
+    {
+      name: 'g',
+      nodes: [encodeNode('Conv', ['x', 'w'], ['y'], [encodeAttribute('pads', { ints: [1, 0, 1, 0] }), encodeAttribute('group', { i: 2 }), encodeAttribute('alpha', { f: 0.25 }), encodeAttribute('auto_pad', { s: 'NOTSET' })], 'conv')],
+      initializers: [encodeTensor('w', [2, 1, 1, 1], Float32Array.of(1.5, -2)), encodeTensor('shape', [2], BigInt64Array.of(-1n, 4n))],
+      inputs: [encodeValueInfo('x', OnnxDataType.FLOAT, ['N', 2, 3, 3])],
+      outputs: [encodeValueInfo('y', OnnxDataType.FLOAT, ['N', 2, 3, 3]), encodeValueInfo('untyped')],
+    },
+    13,
+  );
+  const m = decodeOnnxModel(bytes);
+  t.same(m.opsetImports, [{ domain: '', version: 13 }]);
+  const n = m.graph.nodes[0]!;
+  t.same([n.name, n.opType, n.inputs, n.outputs], ['conv', 'Conv', ['x', 'w'], ['y']]);
+  t.same(n.attributes.map((a) => [a.name, a.ints ?? a.i ?? a.f ?? new TextDecoder().decode(a.s)]), [['pads', [1, 0, 1, 0]], ['group', 2], ['alpha', 0.25], ['auto_pad', 'NOTSET']]);
+  t.same(m.graph.initializers.map((i) => [i.name, i.dims, i.dataType]), [['w', [2, 1, 1, 1], OnnxDataType.FLOAT], ['shape', [2], OnnxDataType.INT64]]);
+  t.same(m.graph.outputs[1]!.type, { kind: 'unknown' }, 'no element type: untyped');
 });
 
 t.test('varint round trip including negative int64', async (t) => {

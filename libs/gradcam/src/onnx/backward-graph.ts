@@ -13,37 +13,21 @@
  * counts fewer cells, a transposed convolution whose output padding onnxruntime refuses) gets neither and keeps the
  * step-by-step evaluator.
  */
-import { ProtoWriter } from '@genome/model-format';
+import { encodeAttribute, encodeModel, encodeNode, encodeTensor, encodeValueInfo, OnnxDataType } from '@genome/model-format';
 import type { OnnxTensor } from './graph.js';
+import type { ConvShape, PoolShape } from './typed-backward.js';
 import { backwardConvPads, flippedConvWeights } from './native-backward.js';
 
-const FLOAT = 1;
-const INT64 = 7;
+const FLOAT = OnnxDataType.FLOAT;
+const INT64 = OnnxDataType.INT64;
 
-type Attr = Uint8Array;
-const ints = (name: string, v: readonly number[]): Attr => {
-  const a = new ProtoWriter().string(1, name);
-  for (const x of v) a.varint(8, x);
-  return a.varint(20, 7).finish();
-};
-const int = (name: string, v: number): Attr => new ProtoWriter().string(1, name).varint(3, v).varint(20, 2).finish();
-const str = (name: string, v: string): Attr => new ProtoWriter().string(1, name).string(4, v).varint(20, 3).finish();
-const float = (name: string, v: number): Attr => {
-  const f = new Uint8Array(5);
-  f[0] = (2 << 3) | 5;
-  new DataView(f.buffer).setFloat32(1, v, true);
-  return new ProtoWriter().string(1, name).raw(f).varint(20, 1).finish();
-};
+const ints = (name: string, v: readonly number[]): Uint8Array => encodeAttribute(name, { ints: v });
+const int = (name: string, v: number): Uint8Array => encodeAttribute(name, { i: v });
+const str = (name: string, v: string): Uint8Array => encodeAttribute(name, { s: v });
+const float = (name: string, v: number): Uint8Array => encodeAttribute(name, { f: v });
 
 /** Opset of the backward nodes: 16 for ScatterElements with reduction 'add' (MaxPool's gradient). */
 export const BACKWARD_OPSET = 16;
-
-function valueInfo(name: string, dims: readonly number[], elemType = FLOAT): Uint8Array {
-  const shape = new ProtoWriter();
-  for (const d of dims) shape.bytes(1, new ProtoWriter().varint(1, d).finish());
-  const tensor = new ProtoWriter().varint(1, elemType).bytes(2, shape.finish()).finish();
-  return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensor).finish()).finish();
-}
 
 /** Builds the graph node by node; generated names carry `prefix` (so they cannot meet a model's own names when fused). */
 class GraphWriter {
@@ -57,25 +41,16 @@ class GraphWriter {
 
   constructor(private readonly prefix = '') {}
 
-  node(op: string, inputs: readonly string[], attrs: readonly Attr[] = [], outputs = 1): string {
+  node(op: string, inputs: readonly string[], attrs: readonly Uint8Array[] = [], outputs = 1): string {
     const y = `${this.prefix}t${this.k++}`;
-    const w = new ProtoWriter();
-    for (const i of inputs) w.string(1, i);
-    w.string(2, y);
-    for (let o = 1; o < outputs; o++) w.string(2, `${y}_${o}`);
-    w.string(3, y).string(4, op);
-    for (const a of attrs) w.bytes(5, a);
-    this.nodes.push(w.finish());
+    this.nodes.push(encodeNode(op, inputs, [y, ...Array.from({ length: outputs - 1 }, (_, o) => `${y}_${o + 1}`)], attrs));
     this.made.add(y);
     return y;
   }
 
   floats(data: ArrayLike<number>, dims: readonly number[]): string {
     const name = `${this.prefix}c${this.k++}`;
-    const w = new ProtoWriter();
-    for (const d of dims) w.varint(1, d);
-    const f = Float32Array.from(data);
-    this.inits.push(w.varint(2, FLOAT).string(8, name).bytes(9, new Uint8Array(f.buffer)).finish());
+    this.inits.push(encodeTensor(name, dims, Float32Array.from(data)));
     return name;
   }
 
@@ -91,28 +66,24 @@ class GraphWriter {
     let name = this.constants.get(key);
     if (name) return name;
     name = `${this.prefix}c${this.k++}`;
-    const data = BigInt64Array.from(v, (x) => BigInt(x));
-    this.inits.push(new ProtoWriter().varint(1, v.length).varint(2, INT64).string(8, name).bytes(9, new Uint8Array(data.buffer)).finish());
+    this.inits.push(encodeTensor(name, [v.length], BigInt64Array.from(v, (x) => BigInt(x))));
     this.constants.set(key, name);
     return name;
   }
 
-  input(name: string, dims: readonly number[], elemType = FLOAT): void {
-    this.inputs.push(valueInfo(name, dims, elemType));
+  input(name: string, dims: readonly number[], elemType: number = FLOAT): void {
+    this.inputs.push(encodeValueInfo(name, elemType, dims));
   }
 
   finish(output: string, dims: readonly number[]): Uint8Array {
-    const g = new ProtoWriter();
-    for (const n of this.nodes) g.bytes(1, n);
-    g.string(2, 'gradcam-backward');
-    for (const i of this.inits) g.bytes(5, i);
-    for (const i of this.inputs) g.bytes(11, i);
-    g.bytes(12, valueInfo(output, dims));
-    return new ProtoWriter().varint(1, 8).bytes(8, new ProtoWriter().varint(2, BACKWARD_OPSET).finish()).bytes(7, g.finish()).finish();
+    return encodeModel({ name: 'gradcam-backward', nodes: this.nodes, initializers: this.inits, inputs: this.inputs, outputs: [encodeValueInfo(output, FLOAT, dims)] }, BACKWARD_OPSET);
   }
 }
 
-/** The subset of a typed-head step the lowering reads (`Step` in typed-head.ts; the compiler checks every Step is one). */
+/**
+ * A step of the typed head as the lowering reads it; `Step` in typed-head.ts takes these as they are and extends the
+ * conv, gemm and binary ones with what its JavaScript kernels keep (the compiler checks every Step is one).
+ */
 export type LowerableStep =
   | { op: 'copy' | 'relu' | 'hardswish' | 'sigmoid'; x: number; y: number; v: string }
   | { op: 'clip'; x: number; y: number; v: string; lo: number; hi: number }
@@ -120,9 +91,9 @@ export type LowerableStep =
   | { op: 'softmax'; x: number; y: number; v: string; outer: number; len: number; inner: number }
   | { op: 'scale'; x: number; y: number; mul: Float64Array; inner: number }
   | { op: 'reduce'; x: number; y: number; red: number; inner: number; f: number }
-  | { op: 'maxpool' | 'avgpool'; x: number; y: number; v: string; planes: number; H: number; W: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; pt: number; pl: number; hLim: number; wLim: number; includePad: boolean }
+  | ({ op: 'maxpool' | 'avgpool'; x: number; y: number; v: string } & PoolShape)
   | { op: 'concat'; xs: readonly number[]; y: number; outer: number; chunks: readonly number[]; total: number }
-  | { op: 'conv'; x: number; y: number; w: string; C: number; H: number; W: number; M: number; OH: number; OW: number; kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number; pb: number; pr: number; group: number }
+  | ({ op: 'conv'; x: number; y: number; w: string; pb: number; pr: number } & Omit<ConvShape, 'owLo' | 'owHi'>)
   | { op: 'gemm'; x: number; y: number; b: string; rows: number; K: number; cols: number; transA: boolean; transB: boolean; alpha: number }
   | { op: 'add' | 'sub' | 'mul' | 'div'; a: number; b: number; y: number; va: string; vb: string };
 
@@ -532,9 +503,9 @@ export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefine
   return {
     nodes: g.nodes,
     initializers: g.inits,
-    classInput: valueInfo(classInputName, [1], INT64),
+    classInput: encodeValueInfo(classInputName, INT64, [1]),
     classInputName,
-    outputs: [valueInfo(classOutputName, [1], INT64), valueInfo(gradientName, shapeOf(names[0]!)!)],
+    outputs: [encodeValueInfo(classOutputName, INT64, [1]), encodeValueInfo(gradientName, FLOAT, shapeOf(names[0]!)!)],
     classOutputName,
     gradientName,
   };

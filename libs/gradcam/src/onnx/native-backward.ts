@@ -3,11 +3,13 @@
  * plain JavaScript loops would cost more than the whole forward pass: the transposed product of a dense Gemm /
  * MatMul, and the input gradient of a stride-1 convolution, which is itself a convolution of the output gradient
  * with the flipped, channel-transposed filter. Each is a one-node ONNX model (weights as initializer) written with
- * model-format's protobuf writer, run in its own single-threaded session.
+ * model-format's ONNX encoders, run in its own single-threaded session.
  */
-import { ProtoWriter } from '@genome/model-format';
+import { encodeAttribute, encodeModel, encodeNode, encodeTensor, encodeValueInfo, OnnxDataType } from '@genome/model-format';
 import { GradCamError } from '../errors.js';
 import type { Ort } from './runtime.js';
+
+const FLOAT = OnnxDataType.FLOAT;
 
 /** Runs a one-input, one-output model on a float32 input of fixed dims. */
 export type NativeRun = (x: Float32Array) => Promise<Float32Array>;
@@ -17,44 +19,17 @@ export type NativeRunFactory = (model: Uint8Array, xDims: readonly number[]) => 
 export type NativeGraphRun = (inputs: readonly Float32Array[]) => Promise<Float32Array>;
 export type NativeGraphFactory = (model: Uint8Array, inputs: readonly { name: string; dims: readonly number[] }[]) => Promise<NativeGraphRun>;
 
-const FLOAT = 1;
-
-function valueInfo(name: string, dims: readonly number[]): Uint8Array {
-  const shape = new ProtoWriter();
-  for (const d of dims) shape.bytes(1, new ProtoWriter().varint(1, d).finish());
-  const tensor = new ProtoWriter().varint(1, FLOAT).bytes(2, shape.finish()).finish();
-  return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensor).finish()).finish();
-}
-
-function initializer(name: string, dims: readonly number[], data: Float32Array): Uint8Array {
-  const w = new ProtoWriter();
-  for (const d of dims) w.varint(1, d);
-  return w.varint(2, FLOAT).string(8, name).bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.length * 4)).finish();
-}
-
+/** A model of one node with input 'x', output 'y' and one initializer. */
 function oneNodeModel(op: string, inputs: string[], attrs: Uint8Array[], init: Uint8Array, xDims: readonly number[], yDims: readonly number[]): Uint8Array {
-  const node = new ProtoWriter();
-  for (const i of inputs) node.string(1, i);
-  node.string(2, 'y').string(3, 'backward').string(4, op);
-  for (const a of attrs) node.bytes(5, a);
-  const g = new ProtoWriter().bytes(1, node.finish()).string(2, 'gradcam-backward').bytes(5, init);
-  g.bytes(11, valueInfo('x', xDims));
-  g.bytes(12, valueInfo('y', yDims));
-  return new ProtoWriter().varint(1, 8).bytes(8, new ProtoWriter().varint(2, 13).finish()).bytes(7, g.finish()).finish();
-}
-
-function intsAttr(name: string, v: readonly number[]): Uint8Array {
-  const a = new ProtoWriter().string(1, name);
-  for (const x of v) a.varint(8, x);
-  return a.varint(20, 7).finish();
-}
-function intAttr(name: string, v: number): Uint8Array {
-  return new ProtoWriter().string(1, name).varint(3, v).varint(20, 2).finish();
+  return encodeModel(
+    { name: 'gradcam-backward', nodes: [encodeNode(op, inputs, ['y'], attrs, 'backward')], initializers: [init], inputs: [encodeValueInfo('x', FLOAT, xDims)], outputs: [encodeValueInfo('y', FLOAT, yDims)] },
+    13,
+  );
 }
 
 /** `y[n, c] = x[n, r] . B[r, c]` with `B` an initializer. */
 export function matMulModel(b: Float32Array, r: number, c: number, n: number): Uint8Array {
-  return oneNodeModel('MatMul', ['x', 'B'], [], initializer('B', [r, c], b), [n, r], [n, c]);
+  return oneNodeModel('MatMul', ['x', 'B'], [], encodeTensor('B', [r, c], b), [n, r], [n, c]);
 }
 
 /**
@@ -67,8 +42,8 @@ export function convInputGradModel(w: ArrayLike<number>, M: number, C: number, k
   const bp = backwardConvPads(kh, kw, dil, pads);
   if (!bp) return undefined;
   const [dh, dw] = dil;
-  const attrs = [intsAttr('kernel_shape', [kh, kw]), intsAttr('dilations', [dh, dw]), intsAttr('pads', bp), intAttr('group', group)];
-  return oneNodeModel('Conv', ['x', 'Wt'], attrs, initializer('Wt', [C, M / group, kh, kw], flippedConvWeights(w, M, C, kh, kw, group)), [1, M, out[0], out[1]], [1, C, H, W]);
+  const attrs = [encodeAttribute('kernel_shape', { ints: [kh, kw] }), encodeAttribute('dilations', { ints: [dh, dw] }), encodeAttribute('pads', { ints: bp }), encodeAttribute('group', { i: group })];
+  return oneNodeModel('Conv', ['x', 'Wt'], attrs, encodeTensor('Wt', [C, M / group, kh, kw], flippedConvWeights(w, M, C, kh, kw, group)), [1, M, out[0], out[1]], [1, C, H, W]);
 }
 
 /** Pads of the stride-1 input-gradient convolution, `d (k - 1) - p`; undefined when one would be negative. */

@@ -8,6 +8,7 @@
  */
 import { ModelFormatError } from '../errors.js';
 import { ProtoReader, WireType } from './protobuf.js';
+import { encodeValueInfo } from './encode.js';
 import { ProtoWriter } from './protobuf-writer.js';
 
 /** A tensor value for a graph input/output: its name and {@link OnnxDataType} (omitted or 0: left untyped). */
@@ -90,16 +91,6 @@ function nameOf(f: Field): string | undefined {
   return names.at(-1);
 }
 
-/** An encoded ValueInfoProto: the name and, when `elemType` > 0, a tensor type without shape. */
-function valueInfo(v: OnnxValueSpec): Uint8Array {
-  const w = new ProtoWriter().string(1, v.name);
-  if (v.elemType !== undefined && v.elemType > 0) {
-    const tensorType = new ProtoWriter().varint(1, v.elemType).finish();
-    w.bytes(2, new ProtoWriter().bytes(1, tensorType).finish());
-  }
-  return w.finish();
-}
-
 /**
  * A copy of the model whose graph also outputs the given tensors (a name alone, or a name with its element
  * type). Names that already are graph outputs are left as they are.
@@ -116,7 +107,7 @@ export function addOnnxGraphOutputs(bytes: Uint8Array, outputs: readonly (string
     const spec = typeof o === 'string' ? { name: o } : o;
     if (existing.has(spec.name)) continue;
     existing.add(spec.name);
-    g.bytes(G_OUTPUT, valueInfo(spec));
+    g.bytes(G_OUTPUT, encodeValueInfo(spec.name, spec.elemType));
   }
   return rebuild(m, g.finish());
 }
@@ -144,7 +135,7 @@ export function extractOnnxSubgraph(bytes: Uint8Array, nodes: Iterable<number>, 
   const writeInputs = (): void => {
     if (wroteInputs) return;
     wroteInputs = true;
-    for (const v of inputs) g.bytes(G_INPUT, valueInfo(v));
+    for (const v of inputs) g.bytes(G_INPUT, encodeValueInfo(v.name, v.elemType));
   };
   node = 0;
   for (const f of m.graph) {
@@ -216,10 +207,7 @@ function initializerInput(tensor: Uint8Array): Uint8Array {
     else if (r.field === 8 && r.wire === WireType.LEN) name = r.string();
     else r.skip();
   }
-  const shape = new ProtoWriter();
-  for (const d of dims) shape.bytes(1, new ProtoWriter().varint(1, d).finish());
-  const tensorType = new ProtoWriter().varint(1, type).bytes(2, shape.finish()).finish();
-  return new ProtoWriter().string(1, name).bytes(2, new ProtoWriter().bytes(1, tensorType).finish()).finish();
+  return encodeValueInfo(name, type, dims);
 }
 
 /**
@@ -245,7 +233,7 @@ export function extendOnnxGraph(bytes: Uint8Array, add: OnnxGraphAdditions): Uin
   // IR < 4: every initializer is also a graph input
   if (irVersion(m) < 4) for (const t of add.initializers ?? []) g.bytes(G_INPUT, initializerInput(t));
   for (const o of add.outputs ?? []) {
-    const encoded = o instanceof Uint8Array ? o : valueInfo(typeof o === 'string' ? { name: o } : o);
+    const encoded = o instanceof Uint8Array ? o : typeof o === 'string' ? encodeValueInfo(o) : encodeValueInfo(o.name, o.elemType);
     const name = strings(encoded, 1, 'ValueInfoProto').at(-1) ?? '';
     if (outputs.has(name)) continue;
     outputs.add(name);
