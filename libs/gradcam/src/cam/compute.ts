@@ -87,15 +87,18 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
   let nOut = 0;
   const stats = { calls: 0, ms: 0, samples: 0 };
   const signal = options.signal;
+  const count = (t0: number, samples: number): void => {
+    stats.ms += performance.now() - t0;
+    stats.calls++;
+    stats.samples += samples;
+  };
   const timed = async <T>(f: () => Promise<T>, samples: number): Promise<T> => {
     if (signal?.aborted) throw signal.reason;
     const t0 = performance.now();
     try {
       return await f();
     } finally {
-      stats.ms += performance.now() - t0;
-      stats.calls++;
-      stats.samples += samples;
+      count(t0, samples);
     }
   };
   /** A one-call gradient, counted as a model call when the model took it. */
@@ -103,11 +106,7 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
     if (signal?.aborted) throw signal.reason;
     const t0 = performance.now();
     const r = await f();
-    if (r !== undefined) {
-      stats.ms += performance.now() - t0;
-      stats.calls++;
-      stats.samples++;
-    }
+    if (r !== undefined) count(t0, 1);
     return r;
   };
   const chunk = Math.max(1, model.maxBatch);

@@ -55,6 +55,9 @@ interface OnnxState {
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
+/** The state of a fused call's body result: the gradient came with it, so nothing is kept for the head. */
+const FUSED_STATE: OnnxState = { externals: new Map(), values: new Map() };
+
 /** At most this many calls (alternating, on the first image) time the fused and split gradient paths. */
 const TUNE_FUSED = 40;
 
@@ -195,17 +198,18 @@ export class OnnxCamModel implements CamModel {
     }
   }
 
-  private choiceKey?: string;
+  private choiceEntry?: Choice;
 
-  /** This model's entry in the process-wide {@link choices} (created on first use). */
+  /** This model's entry in the process-wide {@link choices} (looked up, or created, on first use). */
   private choice(): Choice {
-    this.choiceKey ??= [createHash('sha256').update(this.onnx.bytes).digest('hex'), this.plan.target, this.plan.output, JSON.stringify(this.options.sessionOptions ?? {})].join('\u0000');
-    let c = choices.get(this.choiceKey);
+    if (this.choiceEntry) return this.choiceEntry;
+    const key = [createHash('sha256').update(this.onnx.bytes).digest('hex'), this.plan.target, this.plan.output, JSON.stringify(this.options.sessionOptions ?? {})].join('\u0000');
+    let c = choices.get(key);
     if (!c) {
       if (choices.size >= MAX_CHOICES) choices.delete(choices.keys().next().value!);
-      choices.set(this.choiceKey, (c = {}));
+      choices.set(key, (c = {}));
     }
-    return c;
+    return (this.choiceEntry = c);
   }
 
   /** Names the body pass fetches, built once per gradient engine state. */
@@ -444,7 +448,7 @@ export class OnnxCamModel implements CamModel {
     const act = res[this.plan.target]!;
     const out = res[this.plan.output]!.data as Float32Array;
     const [, C, h, w] = act.dims as number[];
-    const body: BodyResult = { n: 1, acts: act.data as Float32Array, channels: C!, height: h!, width: w!, outputs: out, nOut: out.length, state: { externals: new Map(), values: new Map() } satisfies OnnxState };
+    const body: BodyResult = { n: 1, acts: act.data as Float32Array, channels: C!, height: h!, width: w!, outputs: out, nOut: out.length, state: FUSED_STATE };
     return { body, grads: res[lowered.gradientName]!.data as Float32Array, cls: Number((res[lowered.classOutputName]!.data as BigInt64Array)[0]) };
   }
 

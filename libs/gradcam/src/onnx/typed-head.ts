@@ -15,7 +15,7 @@
 import { GradCamError } from '../errors.js';
 import type { OnnxGraphView, OnnxNode } from './graph.js';
 import type { HeadPlan } from './head.js';
-import { lowerBackward, lowerFusedBackward, type BackwardGraph, type FusedBackward, type HeadLowering } from './backward-graph.js';
+import { lowerBackward, lowerFusedBackward, type BackwardGraph, type FusedBackward, type HeadLowering, type LowerableStep } from './backward-graph.js';
 import { convInputGradModel, matMulModel, type NativeGraphFactory, type NativeGraphRun, type NativeRun, type NativeRunFactory } from './native-backward.js';
 import { attrFloat, attrInt, attrInts, spatialPads } from './tf-ops.js';
 import { timeAlternating } from './tune.js';
@@ -40,7 +40,6 @@ import {
   trailingBroadcast,
   softmaxBackward,
   type ConvShape,
-  type PoolShape,
   type Values,
 } from './typed-backward.js';
 
@@ -120,17 +119,10 @@ export interface TypedHeadInputs {
 
 /** Buffer ids (`x`, `y`, `a`, `b`, `xs`) index {@link TypedHead}'s gradient buffers; -1 = not differentiated. */
 type Step =
-  | { op: 'copy' | 'relu' | 'hardswish' | 'sigmoid'; x: number; y: number; v: string }
-  | { op: 'clip'; x: number; y: number; v: string; lo: number; hi: number }
-  | { op: 'hardsigmoid'; x: number; y: number; v: string; alpha: number; beta: number }
-  | { op: 'softmax'; x: number; y: number; v: string; outer: number; len: number; inner: number }
-  | { op: 'scale'; x: number; y: number; mul: Float64Array; inner: number }
-  | { op: 'reduce'; x: number; y: number; red: number; inner: number; f: number }
-  | ({ op: 'maxpool' | 'avgpool'; x: number; y: number; v: string } & PoolShape)
-  | ({ op: 'conv'; x: number; y: number; w: string; pointwise: boolean; live: Int32Array; pb: number; pr: number; native?: Native } & ConvShape)
-  | { op: 'gemm'; x: number; y: number; b: string; rows: number; K: number; cols: number; transA: boolean; transB: boolean; alpha: number; bt: Float32Array; btReady: boolean; native?: Native }
-  | { op: 'add' | 'sub' | 'mul' | 'div'; a: number; b: number; y: number; va: string; vb: string; ia?: Int32Array; ib?: Int32Array; rowInner: number }
-  | { op: 'concat'; xs: number[]; y: number; outer: number; chunks: number[]; total: number };
+  | Exclude<LowerableStep, { op: 'conv' | 'gemm' | 'add' | 'sub' | 'mul' | 'div' }>
+  | (Extract<LowerableStep, { op: 'conv' }> & ConvShape & { pointwise: boolean; live: Int32Array; native?: Native })
+  | (Extract<LowerableStep, { op: 'gemm' }> & { bt: Float32Array; btReady: boolean; native?: Native })
+  | (Extract<LowerableStep, { op: 'add' | 'sub' | 'mul' | 'div' }> & { ia?: Int32Array; ib?: Int32Array; rowInner: number });
 
 /** A step's native run: float32 staging buffer for the output gradient and the session, created on first use. */
 interface Native {
