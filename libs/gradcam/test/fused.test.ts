@@ -45,6 +45,37 @@ function poolHead(): Uint8Array {
   );
 }
 
+/**
+ * Target r = Relu(x) [N, 4, 10, 10] -> strided convolutions and average pools (their input gradients are stride-1
+ * convolutions of zero-inserted gradients): 3x3 stride 2 (an input row no window reaches from the bottom), a 5x5
+ * depthwise stride 2, a 3x3 with strides [2, 3] and uneven pads (TF.js takes no dilation with strides), AveragePool
+ * 2x2 stride 2 and 3x3 stride 2 counting the pad; pooled, concatenated, a Relu and a Gemm.
+ */
+function stridedHead(): Uint8Array {
+  const attrs = (k: number[], s: number[], p: number[], extra: { name: string; i?: number; ints?: number[] }[] = []) => [{ name: 'kernel_shape', ints: k }, { name: 'strides', ints: s }, { name: 'pads', ints: p }, ...extra];
+  return buildModel(
+    [
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+      { op: 'Conv', inputs: ['r', 'W1'], outputs: ['a'], attrs: attrs([3, 3], [2, 2], [1, 1, 1, 1]) },
+      { op: 'Conv', inputs: ['r', 'W2'], outputs: ['b'], attrs: attrs([5, 5], [2, 2], [2, 2, 2, 2], [{ name: 'group', i: 4 }]) },
+      { op: 'Conv', inputs: ['r', 'W3'], outputs: ['c'], attrs: attrs([3, 3], [2, 3], [2, 0, 1, 1]) },
+      { op: 'AveragePool', inputs: ['r'], outputs: ['d'], attrs: attrs([2, 2], [2, 2], [0, 0, 0, 0]) },
+      { op: 'AveragePool', inputs: ['r'], outputs: ['e'], attrs: attrs([3, 3], [2, 2], [1, 1, 1, 1], [{ name: 'count_include_pad', i: 1 }]) },
+      { op: 'Concat', inputs: ['a', 'b', 'd', 'e'], outputs: ['cat'], attrs: [{ name: 'axis', i: 1 }] },
+      { op: 'Relu', inputs: ['cat'], outputs: ['rc'] },
+      { op: 'GlobalAveragePool', inputs: ['rc'], outputs: ['g1'] },
+      { op: 'Relu', inputs: ['c'], outputs: ['rcc'] },
+      { op: 'GlobalAveragePool', inputs: ['rcc'], outputs: ['g2'] },
+      { op: 'Concat', inputs: ['g1', 'g2'], outputs: ['g'], attrs: [{ name: 'axis', i: 1 }] },
+      { op: 'Flatten', inputs: ['g'], outputs: ['f'], attrs: [{ name: 'axis', i: 1 }] },
+      { op: 'Gemm', inputs: ['f', 'G', 'C'], outputs: ['y'], attrs: [{ name: 'transB', i: 1 }] },
+    ],
+    ['x', ['N', 4, 10, 10]],
+    ['y', ['N', 6]],
+    [weights('W1', [6, 4, 3, 3], 0.1, 0.5), weights('W2', [4, 1, 5, 5], 0.4, 0.5), weights('W3', [3, 4, 3, 3], 0.9, 0.5), weights('G', [6, 21], 0.8), weights('C', [6], 0.2)],
+  );
+}
+
 type TestLike = Pick<typeof t, 'ok' | 'equal' | 'same' | 'rejects' | 'teardown'>;
 
 async function compareFused(t: TestLike, label: string, src: string | Uint8Array, target: string | undefined): Promise<void> {
@@ -93,6 +124,7 @@ t.test('fused path = TF.js autodiff: ONNX fixtures, MobileNetV3-style heads, eve
     await compareFused(t, `MobileNetV3-style from ${label}`, mnv3, target);
   }
   await compareFused(t, 'pools and Concat', poolHead(), 'r');
+  await compareFused(t, 'strided convolutions and pools', stridedHead(), 'r');
 });
 
 t.test('auto: the evaluator is chosen on the first image and kept; results repeat bit for bit', async (t) => {
@@ -120,10 +152,12 @@ t.test('pinned evaluators never build the fused model', async (t) => {
   }
 });
 
-t.test('standalone backward graph lowers MaxPool, AveragePool and Concat: graph = TF.js', async (t) => {
+t.test('standalone backward graph lowers MaxPool, AveragePool, Concat and strided convolutions: graph = TF.js', async (t) => {
   const x = Float32Array.from({ length: 2 * 4 * 81 }, (_, i) => Math.sin(i * 0.61) + 0.2 * Math.cos(i * 0.07));
   const evaluator = await compareEngines(t, 'pools and Concat (graph)', poolHead(), 'r', x, 2, false, 'graph');
   t.equal(evaluator, 'graph', 'every step lowered');
+  const x10 = Float32Array.from({ length: 2 * 4 * 100 }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 0.11));
+  t.equal(await compareEngines(t, 'strided convolutions and pools (graph)', stridedHead(), 'r', x10, 2, false, 'graph'), 'graph', 'strided: every step lowered');
 });
 
 t.test("a second CamModel of the same model takes the first one's choices: the same gradients bit for bit", async (t) => {

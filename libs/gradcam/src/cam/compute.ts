@@ -8,8 +8,9 @@ import { GradCamError } from '../errors.js';
 import { CAM_METHODS, usesGradients, type CamMethod } from '../methods.js';
 import { classScore, resolveTargets, scoreOf, targetLabel, type CamTargets } from '../targets.js';
 import { firstComponentProjection } from './eigen.js';
-import { gradcamPlusPlusWeights, gradcamWeights, hirescamMap, layercamMap, relu, softmax, weightedSum, xgradcamWeights } from './reductions.js';
-import { resizeBilinear, upsampleNormalized } from './resize.js';
+import { camMaps, type CamSource } from './maps.js';
+import { hirescamMap, layercamMap, softmax, xgradcamWeights } from './reductions.js';
+import { resizeBilinear } from './resize.js';
 
 export interface CamOptions {
   /** Default 'gradcam'. */
@@ -163,9 +164,7 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
         const job = jobs[k]!;
         const A = body.acts.subarray(job.local * actPer, (job.local + 1) * actPer);
         const G = grads?.subarray(k * actPer, (k + 1) * actPer);
-        const { weights, raw } = camMap(method, A, G, C, S, options.plusPlusEps ?? 0.000001, fwdWeights.get(k));
-        const cam = relu(Float64Array.from(raw));
-        const heatmap = upsampleNormalized(cam, body.height, body.width, hmH, hmW);
+        const { weights, raw, cam, heatmap } = camMaps(camSource(method, A, G, C, S, options.plusPlusEps ?? 0.000001, fwdWeights.get(k)), C, body.height, body.width, hmH, hmW);
         const row = body.outputs.subarray(job.local * nOut, (job.local + 1) * nOut);
         const t = job.target;
         results.push({
@@ -192,19 +191,18 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
   return { results, outputs: outputsAll!, nOut, modelCalls: stats.calls, modelMs: stats.ms, samples: stats.samples };
 }
 
-/** The channel weights (weight-based methods) and the map before ReLU of one job. */
-function camMap(method: CamMethod, A: Float32Array, G: Float32Array | undefined, C: number, S: number, eps: number, fwd: Float64Array | undefined): { weights?: Float64Array; raw: Float64Array } {
-  let weights: Float64Array | undefined;
+/** What one job's map is computed from: Grad-CAM and Grad-CAM++ weights are the kernel's, the others' are computed here. */
+function camSource(method: CamMethod, A: Float32Array, G: Float32Array | undefined, C: number, S: number, eps: number, fwd: Float64Array | undefined): CamSource {
   switch (method) {
-    case 'gradcam': weights = gradcamWeights(G!, C, S); break;
-    case 'gradcam++': weights = gradcamPlusPlusWeights(A, G!, C, S, eps); break;
-    case 'xgradcam': weights = xgradcamWeights(A, G!, C, S); break;
-    case 'hirescam': return { raw: hirescamMap(A, G!, C, S) };
-    case 'layercam': return { raw: layercamMap(A, G!, C, S) };
-    case 'eigencam': return { raw: firstComponentProjection(A, C, S) };
-    default: weights = fwd!;
+    case 'gradcam':
+    case 'gradcam++':
+      return { kind: method, A, G: G!, eps };
+    case 'xgradcam': return { kind: 'weights', A, weights: xgradcamWeights(A, G!, C, S) };
+    case 'hirescam': return { kind: 'raw', raw: hirescamMap(A, G!, C, S) };
+    case 'layercam': return { kind: 'raw', raw: layercamMap(A, G!, C, S) };
+    case 'eigencam': return { kind: 'raw', raw: firstComponentProjection(A, C, S) };
+    default: return { kind: 'weights', A, weights: fwd! };
   }
-  return { weights, raw: weightedSum(A, weights, C, S) };
 }
 
 /**

@@ -26,6 +26,26 @@ const int = (name: string, v: number): Uint8Array => encodeAttribute(name, { i: 
 const str = (name: string, v: string): Uint8Array => encodeAttribute(name, { s: v });
 const float = (name: string, v: number): Uint8Array => encodeAttribute(name, { f: v });
 
+/** A convolution's (or full-window average pool's) geometry, as the backward pass needs it. */
+interface ConvGeometry {
+  readonly kh: number;
+  readonly kw: number;
+  readonly dh: number;
+  readonly dw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly OH: number;
+  readonly OW: number;
+  readonly pt: number;
+  readonly pl: number;
+  readonly pb: number;
+  readonly pr: number;
+  /** Output padding: rows / columns of the input no window reaches from the bottom / right. */
+  readonly oph: number;
+  readonly opw: number;
+  readonly group: number;
+}
+
 /** Opset of the backward nodes: 16 for ScatterElements with reduction 'add' (MaxPool's gradient). */
 export const BACKWARD_OPSET = 16;
 
@@ -144,6 +164,28 @@ function lower(head: HeadLowering, env: Env, seed: Seed): string | undefined {
   const oneHot = new Set<number>();
   /** `t` (of shape `from`) reshaped to `to`; no node when they are the same. */
   const reshape = (t: string, from: readonly number[], to: readonly number[]): string => (same(from, to) ? t : g.node('Reshape', [t, g.int64s(to)]));
+  /**
+   * `d` `[1, C, OH, OW]` with s - 1 zeros after each element along both axes, `[1, C, OH sh, OW sw]`: each element
+   * repeated (nearest-neighbour Resize), times a mask of the cells' first rows and columns.
+   */
+  const zeroInsert = (d: string, OH: number, OW: number, sh: number, sw: number): string => {
+    const repeated = g.node('Resize', [d, '', g.floats([1, 1, sh, sw], [4])], [str('mode', 'nearest'), str('coordinate_transformation_mode', 'asymmetric'), str('nearest_mode', 'floor')]);
+    const mask = new Float32Array(OH * sh * OW * sw);
+    for (let y = 0; y < OH * sh; y += sh) for (let x = 0; x < OW * sw; x += sw) mask[y * OW * sw + x] = 1;
+    return g.node('Mul', [repeated, g.floats(mask, [1, 1, OH * sh, OW * sw])]);
+  };
+  /**
+   * The input gradient of a convolution (filter `wt()` flipped, stride, dilation, pads `[t, l, b, r]`, output padding)
+   * as a stride-1 convolution of `d4` (`[1, M, OH, OW]`) zero-inserted along strided axes, whose trailing zeros stand
+   * for that much of the bottom and right pads: onnxruntime's depthwise and blocked Conv kernels beat its grouped
+   * ConvTranspose several times over. Undefined when a backward pad would be negative.
+   */
+  const convInputGrad = (d4: string, wt: () => string, c: ConvGeometry): string | undefined => {
+    const bp = backwardConvPads(c.kh, c.kw, [c.dh, c.dw], [c.pt, c.pl, c.pb - c.oph + c.sh - 1, c.pr - c.opw + c.sw - 1]);
+    if (!bp) return undefined;
+    const z = c.sh === 1 && c.sw === 1 ? d4 : zeroInsert(d4, c.OH, c.OW, c.sh, c.sw);
+    return g.node('Conv', [z, wt()], [ints('kernel_shape', [c.kh, c.kw]), ints('dilations', [c.dh, c.dw]), ints('pads', bp), int('group', c.group)]);
+  };
   /** The class index tensor of a one-hot seed ('' for a dense seed, which makes no one-hot buffers). */
   const hotIndex = 'oneHot' in seed ? seed.oneHot : '';
   const materialize = (id: number): string => {
@@ -341,10 +383,13 @@ function lower(head: HeadLowering, env: Env, seed: Seed): string | undefined {
         const oph = s.H - ((s.OH - 1) * s.sh + s.kh - s.pt - pb);
         const opw = s.W - ((s.OW - 1) * s.sw + s.kw - s.pl - pr);
         if (oph < 0 || opw < 0 || oph >= s.sh || opw >= s.sw) return undefined;
-        const w = g.floats(new Float32Array(s.planes * s.kh * s.kw).fill(1 / (s.kh * s.kw)), [s.planes, 1, s.kh, s.kw]);
+        // a depthwise convolution with 1/(kh kw) (symmetric: its own flip)
+        const w = (): string => g.floats(new Float32Array(s.planes * s.kh * s.kw).fill(1 / (s.kh * s.kw)), [s.planes, 1, s.kh, s.kw]);
+        const d4 = reshape(dy, shape(s.y), [1, s.planes, s.OH, s.OW]);
+        const geometry = { ...s, dh: 1, dw: 1, pb, pr, oph, opw, group: s.planes };
         const attrs = [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw]), ints('pads', [s.pt, s.pl, pb, pr]), int('group', s.planes), ints('output_padding', [oph, opw])];
-        const d4 = [1, s.planes, s.OH, s.OW];
-        add(s.x, reshape(g.node('ConvTranspose', [reshape(dy, shape(s.y), d4), w], attrs), [1, s.planes, s.H, s.W], shape(s.x)));
+        const dx = convInputGrad(d4, w, geometry) ?? g.node('ConvTranspose', [d4, w()], attrs);
+        add(s.x, reshape(dx, [1, s.planes, s.H, s.W], shape(s.x)));
         break;
       }
       case 'concat': {
@@ -371,12 +416,9 @@ function lower(head: HeadLowering, env: Env, seed: Seed): string | undefined {
           add(s.x, reshape(dx, [s.C, s.H * s.W], shape(s.x)));
           break;
         }
-        const bp = s.sh === 1 && s.sw === 1 ? backwardConvPads(s.kh, s.kw, [s.dh, s.dw], [s.pt, s.pl, s.pb, s.pr]) : undefined;
-        if (bp) {
-          // stride 1: a convolution with the flipped filter (onnxruntime's depthwise / 1x1 kernels beat its grouped ConvTranspose)
-          const wt = g.floats(flippedConvWeights(w.data, s.M, s.C, s.kh, s.kw, s.group), [s.C, s.M / s.group, s.kh, s.kw]);
-          add(s.x, g.node('Conv', [dy, wt], [ints('kernel_shape', [s.kh, s.kw]), ints('dilations', [s.dh, s.dw]), ints('pads', bp), int('group', s.group)]));
-        } else {
+        const dx = convInputGrad(reshape(dy, shape(s.y), [1, s.M, s.OH, s.OW]), () => g.floats(flippedConvWeights(w.data, s.M, s.C, s.kh, s.kw, s.group), [s.C, s.M / s.group, s.kh, s.kw]), { ...s, oph, opw });
+        if (dx) add(s.x, reshape(dx, [1, s.C, s.H, s.W], shape(s.x)));
+        else {
           const attrs = [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw]), ints('dilations', [s.dh, s.dw]), ints('pads', [s.pt, s.pl, s.pb, s.pr]), int('group', s.group), ints('output_padding', [oph, opw])];
           add(s.x, g.node('ConvTranspose', [dy, env.weight(w)], attrs));
         }
@@ -463,10 +505,17 @@ export interface FusedBackward {
   /** The int64 `[1]` class input: the class to explain, or -1 for the top-scoring one. */
   readonly classInput: Uint8Array;
   readonly classInputName: string;
-  /** Graph outputs to add: the class explained (int64 `[1]`) and the gradient at the target (float, the target's shape). */
+  /** The one graph output to add: {@link packedName}, float `[1, 1 + outputSize + 2 * size(targetDims)]`. */
   readonly outputs: readonly Uint8Array[];
-  readonly classOutputName: string;
-  readonly gradientName: string;
+  /**
+   * The packed output: the class explained (as a float), the model output, the target activations and the gradient
+   * at the target, each flattened (one tensor leaves onnxruntime instead of four: each output costs a copy and a
+   * JavaScript tensor).
+   */
+  readonly packedName: string;
+  readonly outputSize: number;
+  /** The target's dims (batch 1). */
+  readonly targetDims: readonly number[];
 }
 
 /** Name prefix of everything the fused lowering adds to a model. */
@@ -498,15 +547,18 @@ export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefine
   const index = g.node('Where', [g.node('Less', [classInputName, g.int64s([0])]), top, classInputName]);
   const dx = lower(head, env, { oneHot: index });
   if (!dx) return undefined;
-  const gradientName = dx;
-  const classOutputName = index;
+  const targetDims = shapeOf(names[0]!)!;
+  const flatten = (name: string): string => g.node('Flatten', [name], [int('axis', 1)]);
+  const cls = g.node('Reshape', [g.node('Cast', [index], [int('to', FLOAT)]), g.int64s([1, 1])]);
+  const packedName = g.node('Concat', [cls, flat, flatten(names[0]!), flatten(dx)], [int('axis', 1)]);
   return {
     nodes: g.nodes,
     initializers: g.inits,
     classInput: encodeValueInfo(classInputName, INT64, [1]),
     classInputName,
-    outputs: [encodeValueInfo(classOutputName, INT64, [1]), encodeValueInfo(gradientName, FLOAT, shapeOf(names[0]!)!)],
-    classOutputName,
-    gradientName,
+    outputs: [encodeValueInfo(packedName, FLOAT, [1, 1 + size(outDims) + 2 * size(targetDims)])],
+    packedName,
+    outputSize: size(outDims),
+    targetDims,
   };
 }

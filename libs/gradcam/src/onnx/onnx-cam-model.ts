@@ -404,7 +404,7 @@ export class OnnxCamModel implements CamModel {
         nodes: lowered.nodes,
         initializers: lowered.initializers,
         inputs: [lowered.classInput],
-        outputs: [{ name: this.plan.target, elemType: OnnxDataType.FLOAT }, ...lowered.outputs],
+        outputs: lowered.outputs,
         minOpset: BACKWARD_OPSET,
       });
       session = await this.ort.InferenceSession.create(bytes, { logSeverityLevel: 3, ...(this.options.sessionOptions ?? {}) } as never);
@@ -443,13 +443,15 @@ export class OnnxCamModel implements CamModel {
     const res = await this.run(
       f.session,
       { [this.inputName]: this.feedTensor(input, 1), [lowered.classInputName]: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(cls)), [1]) },
-      [this.plan.output, this.plan.target, lowered.gradientName, lowered.classOutputName],
+      [lowered.packedName],
     );
-    const act = res[this.plan.target]!;
-    const out = res[this.plan.output]!.data as Float32Array;
-    const [, C, h, w] = act.dims as number[];
-    const body: BodyResult = { n: 1, acts: act.data as Float32Array, channels: C!, height: h!, width: w!, outputs: out, nOut: out.length, state: FUSED_STATE };
-    return { body, grads: res[lowered.gradientName]!.data as Float32Array, cls: Number((res[lowered.classOutputName]!.data as BigInt64Array)[0]) };
+    // [class | outputs | activations | gradient]
+    const packed = res[lowered.packedName]!.data as Float32Array;
+    const [, C, h, w] = lowered.targetDims as number[];
+    const nOut = lowered.outputSize;
+    const per = C! * h! * w!;
+    const body: BodyResult = { n: 1, acts: packed.subarray(1 + nOut, 1 + nOut + per), channels: C!, height: h!, width: w!, outputs: packed.subarray(1, 1 + nOut), nOut, state: FUSED_STATE };
+    return { body, grads: packed.subarray(1 + nOut + per, 1 + nOut + 2 * per), cls: packed[0]! };
   }
 
   /** d target / d output row of a custom target function, by TF.js autodiff of the function on the row only. */
