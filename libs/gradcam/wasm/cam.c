@@ -51,6 +51,9 @@ EXPORT(gradcampp_weights) void gradcampp_weights(const float *A, const float *G,
     v128_t w01 = wasm_f64x2_splat(0), w23 = wasm_f64x2_splat(0);
     int i = 0;
     for (; i + 4 <= S; i += 4) {
+      // four gradients at or below 0 add four +0 terms: skip their divisions (gradients below ReLUs and max pools are
+      // mostly 0)
+      if (!wasm_v128_any_true(wasm_f32x4_gt(wasm_v128_load(g + i), wasm_f32x4_splat(0)))) continue;
       w01 = wasm_f64x2_add(w01, pp_terms(load2f(g + i), sa, e));
       w23 = wasm_f64x2_add(w23, pp_terms(load2f(g + i + 2), sa, e));
     }

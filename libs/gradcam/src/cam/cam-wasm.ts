@@ -7,7 +7,7 @@
  */
 import { wasmBytes } from './cam-wasm.gen.js';
 import type { CamMaps, CamSource } from './maps.js';
-import { blends, taps } from './resize.js';
+import { blends, taps, type Taps } from './resize.js';
 
 interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
@@ -31,6 +31,8 @@ interface WasmApi {
 /** The largest memory the kernel grows to; larger jobs run in TypeScript. */
 const MAX_BYTES = 2 ** 30;
 const PAGE = 65536;
+/** Array starts in kernel memory are 16-byte aligned (v128 loads and stores). */
+const align16 = (x: number): number => Math.ceil(x / 16) * 16;
 
 class CamKernel {
   private buffer!: ArrayBuffer;
@@ -38,9 +40,12 @@ class CamKernel {
   private f64!: Float64Array;
   private i32!: Int32Array;
   private readonly base: number;
+  /** The taps in kernel memory (at its base), while the next job has the same sizes. */
+  private tapsY?: Taps;
+  private tapsX?: Taps;
 
   constructor(private readonly ex: Exports) {
-    this.base = Math.ceil(ex.heapBase() / 16) * 16;
+    this.base = align16(ex.heapBase());
     this.views();
   }
 
@@ -57,21 +62,9 @@ class CamKernel {
     const HW = outH * outW;
     const ty = taps(h, outH, false);
     const tx = taps(w, outW, false);
-    // layout (bytes, 16-aligned starts): A, G (float32), then weights | raw | cam | heatmap back to back (float64, so
-    // one copy returns them), then rows, diffs and the taps
-    const at = (x: number): number => Math.ceil(x / 16) * 16;
-    const hasA = src.kind !== 'raw';
-    const hasW = src.kind !== 'raw';
-    const oA = this.base;
-    const oG = at(oA + (hasA ? 4 * C * S : 0));
-    const oW = at(oG + (src.kind === 'gradcam' || src.kind === 'gradcam++' ? 4 * C * S : 0));
-    const nW = hasW ? C : 0;
-    const oRaw = oW + 8 * nW;
-    const oCam = oRaw + 8 * S;
-    const oHeat = oCam + 8 * S;
-    const oRows = at(oHeat + 8 * HW);
-    const oDiffs = oRows + 8 * h * outW;
-    const oFy = at(oDiffs + 8 * h * outW);
+    // layout (bytes, 16-aligned starts): the taps (kept while the sizes repeat), A and G (float32), then weights |
+    // raw | cam | heatmap back to back (float64, so one copy returns them), then rows and diffs
+    const oFy = this.base;
     const oFx = oFy + 8 * outH;
     const oY0 = oFx + 8 * outW;
     const oY1 = oY0 + 4 * outH;
@@ -79,19 +72,33 @@ class CamKernel {
     const oX1 = oX0 + 4 * outW;
     const oYE = oX1 + 4 * outW;
     const oXE = oYE + 4 * ty.ends.length;
-    const end = oXE + 4 * tx.ends.length;
+    const hasW = src.kind !== 'raw';
+    const oA = align16(oXE + 4 * tx.ends.length);
+    const oG = align16(oA + (hasW ? 4 * C * S : 0));
+    const oW = align16(oG + (src.kind === 'gradcam' || src.kind === 'gradcam++' ? 4 * C * S : 0));
+    const nW = hasW ? C : 0;
+    const oRaw = oW + 8 * nW;
+    const oCam = oRaw + 8 * S;
+    const oHeat = oCam + 8 * S;
+    const oRows = align16(oHeat + 8 * HW);
+    const oDiffs = oRows + 8 * h * outW;
+    const end = oDiffs + 8 * h * outW;
     if (end > MAX_BYTES) return undefined;
     if (end > this.ex.memory.buffer.byteLength) this.ex.memory.grow(Math.ceil((end - this.ex.memory.buffer.byteLength) / PAGE));
     if (this.buffer !== this.ex.memory.buffer) this.views();
     const { f32, f64, i32, ex } = this;
-    f64.set(ty.f, oFy >> 3);
-    f64.set(tx.f, oFx >> 3);
-    i32.set(ty.i0, oY0 >> 2);
-    i32.set(ty.i1, oY1 >> 2);
-    i32.set(tx.i0, oX0 >> 2);
-    i32.set(tx.i1, oX1 >> 2);
-    i32.set(ty.ends, oYE >> 2);
-    i32.set(tx.ends, oXE >> 2);
+    if (ty !== this.tapsY || tx !== this.tapsX) {
+      f64.set(ty.f, oFy >> 3);
+      f64.set(tx.f, oFx >> 3);
+      i32.set(ty.i0, oY0 >> 2);
+      i32.set(ty.i1, oY1 >> 2);
+      i32.set(tx.i0, oX0 >> 2);
+      i32.set(tx.i1, oX1 >> 2);
+      i32.set(ty.ends, oYE >> 2);
+      i32.set(tx.ends, oXE >> 2);
+      this.tapsY = ty;
+      this.tapsX = tx;
+    }
     switch (src.kind) {
       case 'gradcam':
       case 'gradcam++':
