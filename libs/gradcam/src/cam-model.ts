@@ -48,9 +48,10 @@ export interface CamModel {
   /**
    * Body pass and gradient in one model call, for one image and the raw score of a class (`cls`, or -1 for the
    * top-scoring class): the body result (n = 1), the gradient `[C, h, w]` and the class explained. Undefined when
-   * the model has no such path for this call (the caller then runs {@link body} and {@link gradients}).
+   * the model has no such path for this call, `{ missed: true }` when it made the call but cannot use its result
+   * (the caller then runs {@link body} and {@link gradients}).
    */
-  bodyAndGradients?(input: Float32Array, cls: number): Promise<{ body: BodyResult; grads: Float32Array; cls: number } | undefined>;
+  bodyAndGradients?(input: Float32Array, cls: number): Promise<{ body: BodyResult; grads: Float32Array; cls: number } | { missed: true } | undefined>;
   /** Model outputs `[rows.length, nOut]` when image `rows[j]`'s activations are replaced by `acts[j]` (channel-first). */
   head(body: BodyResult, rows: Int32Array, acts: Float32Array): Promise<Float32Array>;
   /** Plain forward pass: outputs `[n, nOut]`. */

@@ -127,6 +127,45 @@ t.test('fused path = TF.js autodiff: ONNX fixtures, MobileNetV3-style heads, eve
   await compareFused(t, 'strided convolutions and pools', stridedHead(), 'r');
 });
 
+t.test('tied top scores: the fused path explains the first, as the split path', async (t) => {
+  // outputs = the two channels' means (identity Gemm): an image whose channels have equal means ties them, and only
+  // channel k has a gradient for class k, so the weights tell which class was explained
+  const bytes = buildModel(
+    [
+      { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+      { op: 'GlobalAveragePool', inputs: ['r'], outputs: ['g'] },
+      { op: 'Flatten', inputs: ['g'], outputs: ['f'], attrs: [{ name: 'axis', i: 1 }] },
+      { op: 'Gemm', inputs: ['f', 'I'], outputs: ['y'], attrs: [{ name: 'transB', i: 1 }] },
+    ],
+    ['x', ['N', 2, 2, 2]],
+    ['y', ['N', 2]],
+    [{ name: 'I', dims: [2, 2], data: Float32Array.of(1, 0, 0, 1) }],
+  );
+  const fused = (await loadCamModel(bytes, { target: 'r', backwardEvaluator: 'fused' })) as OnnxCamModel;
+  const split = (await loadCamModel(bytes, { target: 'r', backwardEvaluator: 'steps' })) as OnnxCamModel;
+  t.teardown(async () => {
+    await fused.dispose();
+    await split.dispose();
+  });
+  const x = Float32Array.of(1, 2, 3, 4, 4, 3, 2, 1);
+  const a = await computeCams(fused, x, 1);
+  const b = await computeCams(split, x, 1);
+  t.equal(fused.evaluator, 'fused');
+  t.equal(a.outputs[0], a.outputs[1], 'the scores tie');
+  t.equal(a.results[0]!.target.class, 0, 'fused: the first');
+  t.equal(b.results[0]!.target.class, 0, 'split: the first');
+  t.same(Array.from(a.results[0]!.weights!), [0.25, 0], 'fused: the gradient of class 0');
+  t.same(Array.from(a.results[0]!.weights!), Array.from(b.results[0]!.weights!), 'fused = split');
+  const c = await computeCams(fused, x, 1, { targets: 1 });
+  t.same(Array.from(c.results[0]!.weights!), [0, 0.25], 'class 1 on request');
+  t.equal(c.modelCalls, 1, 'in one call');
+  // scores beyond 1e37 could outweigh the class input: the split path explains them
+  const huge = Float32Array.from(x, (v) => v * 1e37);
+  const d = await computeCams(fused, huge, 1, { targets: 0 });
+  t.equal(d.modelCalls, 3, 'huge scores: the fused call, then the body and the gradient');
+  t.same(Array.from(d.results[0]!.weights!), [0.25, 0], 'huge scores: class 0 still explained');
+});
+
 t.test('auto: the evaluator is chosen on the first image and kept; results repeat bit for bit', async (t) => {
   const model = (await loadCamModel(mobileNetV3Small({ size: 64, classes: 100 }), { target: MOBILENET_V3.block6 })) as OnnxCamModel;
   t.teardown(() => model.dispose());

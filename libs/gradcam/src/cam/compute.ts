@@ -117,7 +117,8 @@ export async function computeCams(model: CamModel, input: Float32Array, n: numbe
     let body: BodyResult;
     let jobs: Job[];
     let grads: Float32Array | undefined;
-    const fused = fusedClasses && (await oneCall(() => model.bodyAndGradients!(input.subarray(start * per, (start + 1) * per), fusedClasses[start]!)));
+    const one = fusedClasses && (await oneCall(() => model.bodyAndGradients!(input.subarray(start * per, (start + 1) * per), fusedClasses[start]!)));
+    const fused = one && 'body' in one ? one : undefined;
     if (fused) {
       m = 1;
       body = fused.body;

@@ -502,21 +502,29 @@ export function lowerBackward(head: HeadLowering): BackwardGraph | undefined {
 export interface FusedBackward {
   readonly nodes: readonly Uint8Array[];
   readonly initializers: readonly Uint8Array[];
-  /** The int64 `[1]` class input: the class to explain, or -1 for the top-scoring one. */
+  /**
+   * The float `[1, outputSize]` class input, added to the output before its arg-max picks the class explained: 0
+   * everywhere for the top-scoring class, {@link CLASS_BIAS} at a class to explain it.
+   */
   readonly classInput: Uint8Array;
   readonly classInputName: string;
-  /** The one graph output to add: {@link packedName}, float `[1, 1 + outputSize + 2 * size(targetDims)]`. */
+  /** The one graph output to add: {@link packedName}, float `[1, outputSize + 2 * size(targetDims)]`. */
   readonly outputs: readonly Uint8Array[];
   /**
-   * The packed output: the class explained (as a float), the model output, the target activations and the gradient
-   * at the target, each flattened (one tensor leaves onnxruntime instead of four: each output costs a copy and a
-   * JavaScript tensor).
+   * The packed output: the model output, the target activations and the gradient at the target, each flattened (one
+   * tensor leaves onnxruntime instead of three: each output costs a copy and a JavaScript tensor).
    */
   readonly packedName: string;
   readonly outputSize: number;
   /** The target's dims (batch 1). */
   readonly targetDims: readonly number[];
 }
+
+/**
+ * What the class input holds at a class to explain: with every output below 1e37 in magnitude, output + bias there is
+ * above every other output, so the arg-max is that class (the caller checks, in float32 as onnxruntime adds).
+ */
+export const CLASS_BIAS = 3e38;
 
 /** Name prefix of everything the fused lowering adds to a model. */
 export const FUSED_PREFIX = 'genome_gradcam_backward/';
@@ -543,20 +551,19 @@ export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefine
   if (!outDims) return undefined;
   const classInputName = `${FUSED_PREFIX}class`;
   const flat = same(outDims, [1, size(outDims)]) ? names[outputId]! : g.node('Reshape', [names[outputId]!, g.int64s([1, size(outDims)])]);
-  const top = g.node('ArgMax', [flat], [int('axis', 1), int('keepdims', 0)]);
-  const index = g.node('Where', [g.node('Less', [classInputName, g.int64s([0])]), top, classInputName]);
+  // the first maximum of output + class input: the top class, or the class whose input is CLASS_BIAS
+  const index = g.node('ArgMax', [g.node('Add', [flat, classInputName])], [int('axis', 1), int('keepdims', 0)]);
   const dx = lower(head, env, { oneHot: index });
   if (!dx) return undefined;
   const targetDims = shapeOf(names[0]!)!;
   const flatten = (name: string): string => g.node('Flatten', [name], [int('axis', 1)]);
-  const cls = g.node('Reshape', [g.node('Cast', [index], [int('to', FLOAT)]), g.int64s([1, 1])]);
-  const packedName = g.node('Concat', [cls, flat, flatten(names[0]!), flatten(dx)], [int('axis', 1)]);
+  const packedName = g.node('Concat', [flat, flatten(names[0]!), flatten(dx)], [int('axis', 1)]);
   return {
     nodes: g.nodes,
     initializers: g.inits,
-    classInput: encodeValueInfo(classInputName, INT64, [1]),
+    classInput: encodeValueInfo(classInputName, FLOAT, [1, size(outDims)]),
     classInputName,
-    outputs: [encodeValueInfo(packedName, FLOAT, [1, 1 + size(outDims) + 2 * size(targetDims)])],
+    outputs: [encodeValueInfo(packedName, FLOAT, [1, size(outDims) + 2 * size(targetDims)])],
     packedName,
     outputSize: size(outDims),
     targetDims,

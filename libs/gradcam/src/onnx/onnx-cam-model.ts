@@ -19,7 +19,7 @@ import { feedInputs, readOnnxGraph, type OnnxGraphView } from './graph.js';
 import { loadOrt, type Ort } from './runtime.js';
 import { SUPPORTED_ONNX_OPS } from './tf-ops.js';
 import { ortGraphFactory, ortRunFactory } from './native-backward.js';
-import { BACKWARD_OPSET, type FusedBackward } from './backward-graph.js';
+import { BACKWARD_OPSET, CLASS_BIAS, type FusedBackward } from './backward-graph.js';
 import { timeAlternating } from './tune.js';
 import { planTypedHead, TypedHead, type TypedHeadInputs, type TypedHeadPlan, type Values } from './typed-head.js';
 
@@ -57,6 +57,7 @@ type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
 /** The state of a fused call's body result: the gradient came with it, so nothing is kept for the head. */
 const FUSED_STATE: OnnxState = { externals: new Map(), values: new Map() };
+const MISSED = { missed: true } as const;
 
 /** At most this many calls (alternating, on the first image) time the fused and split gradient paths. */
 const TUNE_FUSED = 40;
@@ -369,7 +370,7 @@ export class OnnxCamModel implements CamModel {
     return this.fused ? 'fused' : this.typedHead?.evaluator;
   }
 
-  async bodyAndGradients(input: Float32Array, cls: number): Promise<{ body: BodyResult; grads: Float32Array; cls: number } | undefined> {
+  async bodyAndGradients(input: Float32Array, cls: number): Promise<{ body: BodyResult; grads: Float32Array; cls: number } | { missed: true } | undefined> {
     const mode = this.options.backwardEvaluator ?? 'auto';
     if (mode === 'steps' || mode === 'graph' || !this.typed || this.typedError || this.gradientError || this.fused === null) return undefined;
     if (!this.fused) {
@@ -438,20 +439,40 @@ export class OnnxCamModel implements CamModel {
     return this.onnx.nodes.every((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || OPSET_STABLE.has(n.opType));
   }
 
-  private async runFused(input: Float32Array, cls: number, f = this.fused!): Promise<{ body: BodyResult; grads: Float32Array; cls: number }> {
+  /**
+   * One fused call; missed when the class the graph explained cannot be told for sure (an output NaN, infinite or
+   * above 1e37 in magnitude): the caller takes the split path then.
+   */
+  private async runFused(input: Float32Array, cls: number, f = this.fused!): Promise<{ body: BodyResult; grads: Float32Array; cls: number } | { missed: true }> {
     const { lowered } = f;
+    const nOut = lowered.outputSize;
+    const bias = new Float32Array(nOut);
+    if (cls >= 0) bias[cls] = CLASS_BIAS;
     const res = await this.run(
       f.session,
-      { [this.inputName]: this.feedTensor(input, 1), [lowered.classInputName]: new this.ort.Tensor('int64', BigInt64Array.of(BigInt(cls)), [1]) },
+      { [this.inputName]: this.feedTensor(input, 1), [lowered.classInputName]: new this.ort.Tensor('float32', bias, [1, nOut]) },
       [lowered.packedName],
     );
-    // [class | outputs | activations | gradient]
+    // [outputs | activations | gradient]
     const packed = res[lowered.packedName]!.data as Float32Array;
     const [, C, h, w] = lowered.targetDims as number[];
-    const nOut = lowered.outputSize;
     const per = C! * h! * w!;
-    const body: BodyResult = { n: 1, acts: packed.subarray(1 + nOut, 1 + nOut + per), channels: C!, height: h!, width: w!, outputs: packed.subarray(1, 1 + nOut), nOut, state: FUSED_STATE };
-    return { body, grads: packed.subarray(1 + nOut + per, 1 + nOut + 2 * per), cls: packed[0]! };
+    const outputs = packed.subarray(0, nOut);
+    // the graph's arg-max of output + bias (first maximum), as onnxruntime adds in float32
+    let best = -1;
+    let top = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < nOut; j++) {
+      const o = outputs[j]!;
+      if (!(Math.abs(o) < 1e37)) return MISSED;
+      const v = Math.fround(o + bias[j]!);
+      if (best < 0 || v > top) {
+        best = j;
+        top = v;
+      }
+    }
+    if (cls >= 0 && best !== cls) return MISSED;
+    const body: BodyResult = { n: 1, acts: packed.subarray(nOut, nOut + per), channels: C!, height: h!, width: w!, outputs, nOut, state: FUSED_STATE };
+    return { body, grads: packed.subarray(nOut + per, nOut + 2 * per), cls: best };
   }
 
   /** d target / d output row of a custom target function, by TF.js autodiff of the function on the row only. */
