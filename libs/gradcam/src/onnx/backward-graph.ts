@@ -162,8 +162,20 @@ function lower(head: HeadLowering, env: Env, seed: Seed): string | undefined {
   const narrow = new Map<string, readonly number[]>();
   /** Buffers whose whole gradient is the one-hot vector at the seed's index (flat over their shape). */
   const oneHot = new Set<number>();
-  /** `t` (of shape `from`) reshaped to `to`; no node when they are the same. */
-  const reshape = (t: string, from: readonly number[], to: readonly number[]): string => (same(from, to) ? t : g.node('Reshape', [t, g.int64s(to)]));
+  /** Outputs of {@link reshape} nodes: the tensor reshaped and its shape. */
+  const reshaped = new Map<string, { readonly src: string; readonly shape: readonly number[] }>();
+  /**
+   * `t` (of shape `from`) reshaped to `to`: no node when they are the same, nor when `t` is a reshape of a tensor of
+   * shape `to` (a 1x1 convolution's gradient goes back to [C, HW] after an Add passed it on as [1, C, H, W]).
+   */
+  const reshape = (t: string, from: readonly number[], to: readonly number[]): string => {
+    if (same(from, to)) return t;
+    const r = reshaped.get(t);
+    if (r && same(r.shape, to)) return r.src;
+    const y = g.node('Reshape', [r?.src ?? t, g.int64s(to)]);
+    reshaped.set(y, r ?? { src: t, shape: from });
+    return y;
+  };
   /**
    * `d` `[1, C, OH, OW]` with s - 1 zeros after each element along both axes, `[1, C, OH sh, OW sw]`: each element
    * repeated (nearest-neighbour Resize), times a mask of the cells' first rows and columns.
