@@ -152,8 +152,12 @@ type Seed = { readonly dense: string } | { readonly oneHot: string };
 const size = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** The backward nodes of `head` from `seed` to the target; the name of the target's gradient, or undefined when a step has no lowering. */
-function lower(head: HeadLowering, env: Env, seed: Seed): string | undefined {
+/**
+ * The backward nodes of `head` from `seed` to the target; the name of the target's gradient, or undefined when a step
+ * has no lowering. With `perChannel`, a gradient that is constant over each channel's map (a global pool's) is
+ * returned as it is, `[1, C, 1, 1]`, and `perChannel.value` set.
+ */
+function lower(head: HeadLowering, env: Env, seed: Seed, perChannel?: { value: boolean }): string | undefined {
   const { steps, names, shapeOf, initializers, outputId } = head;
   const g = env.g;
   const shape = (id: number): readonly number[] => shapeOf(names[id]!)!;
@@ -474,7 +478,9 @@ function lower(head: HeadLowering, env: Env, seed: Seed): string | undefined {
       }
     }
   }
-  const dx = gradOf(0);
+  const t = shape(0);
+  const any = perChannel && t.length === 4 && t[0] === 1 ? gradAny(0) : undefined;
+  const dx = any !== undefined && narrow.has(any) && same(narrow.get(any)!, [1, t[1]!, 1, 1]) ? ((perChannel!.value = true), any) : gradOf(0);
   return dx === undefined || g.made.has(dx) ? dx : g.node('Identity', [dx]);
 }
 
@@ -520,16 +526,22 @@ export interface FusedBackward {
    */
   readonly classInput: Uint8Array;
   readonly classInputName: string;
-  /** The one graph output to add: {@link packedName}, float `[1, outputSize + 2 * size(targetDims)]`. */
+  /** The one graph output to add: {@link packedName}, float `[1, outputSize + size(targetDims) + gradient size]`. */
   readonly outputs: readonly Uint8Array[];
   /**
-   * The packed output: the model output, the target activations and the gradient at the target, each flattened (one
-   * tensor leaves onnxruntime instead of three: each output costs a copy and a JavaScript tensor).
+   * The packed output: the model output, the target activations and the gradient at the target (or per channel, see
+   * {@link perChannel}), each flattened (one tensor leaves onnxruntime instead of three: each output costs a copy and
+   * a JavaScript tensor).
    */
   readonly packedName: string;
   readonly outputSize: number;
   /** The target's dims (batch 1). */
   readonly targetDims: readonly number[];
+  /**
+   * The packed gradient is one value per channel (`[C]`; a global pool's gradient, constant over each map), which the
+   * caller spreads over the map: onnxruntime then neither expands nor copies it.
+   */
+  readonly perChannel: boolean;
 }
 
 /**
@@ -565,19 +577,22 @@ export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefine
   const flat = same(outDims, [1, size(outDims)]) ? names[outputId]! : g.node('Reshape', [names[outputId]!, g.int64s([1, size(outDims)])]);
   // the first maximum of output + class input: the top class, or the class whose input is CLASS_BIAS
   const index = g.node('ArgMax', [g.node('Add', [flat, classInputName])], [int('axis', 1), int('keepdims', 0)]);
-  const dx = lower(head, env, { oneHot: index });
+  const perChannel = { value: false };
+  const dx = lower(head, env, { oneHot: index }, perChannel);
   if (!dx) return undefined;
   const targetDims = shapeOf(names[0]!)!;
   const flatten = (name: string): string => g.node('Flatten', [name], [int('axis', 1)]);
   const packedName = g.node('Concat', [flat, flatten(names[0]!), flatten(dx)], [int('axis', 1)]);
+  const gradientSize = perChannel.value ? targetDims[1]! : size(targetDims);
   return {
     nodes: g.nodes,
     initializers: g.inits,
     classInput: encodeValueInfo(classInputName, FLOAT, [1, size(outDims)]),
     classInputName,
-    outputs: [encodeValueInfo(packedName, FLOAT, [1, size(outDims) + 2 * size(targetDims)])],
+    outputs: [encodeValueInfo(packedName, FLOAT, [1, size(outDims) + size(targetDims) + gradientSize])],
     packedName,
     outputSize: size(outDims),
     targetDims,
+    perChannel: perChannel.value,
   };
 }

@@ -88,6 +88,13 @@ interface Choice {
 const choices = new Map<string, Choice>();
 const MAX_CHOICES = 256;
 
+/** The fused model's class input for class `cls` of `n` outputs: {@link CLASS_BIAS} there, 0 elsewhere. */
+function classBias(n: number, cls: number): Float32Array {
+  const b = new Float32Array(n);
+  b[cls] = CLASS_BIAS;
+  return b;
+}
+
 /** d target / d output row of a class target: one-hot, or the softmax Jacobian row. */
 function classSeed(t: Extract<ResolvedTarget, { kind: 'class' }>, row: Float32Array, seed: Float64Array): void {
   seed.fill(0);
@@ -358,7 +365,7 @@ export class OnnxCamModel implements CamModel {
    * the choice).
    * 'fused' keeps it without timing; 'steps' and 'graph' never build it.
    */
-  private fused?: { readonly session: Session; readonly lowered: FusedBackward } | null;
+  private fused?: { readonly session: Session; readonly lowered: FusedBackward; readonly topClass: InstanceType<Ort['Tensor']> } | null;
   private fusedChoice?: Promise<boolean>;
 
   /**
@@ -414,7 +421,8 @@ export class OnnxCamModel implements CamModel {
       this.fused = null;
       return false;
     }
-    const candidate = { session, lowered };
+    // the class input of the top class (zeros), made once
+    const candidate = { session, lowered, topClass: new this.ort.Tensor('float32', new Float32Array(lowered.outputSize), [1, lowered.outputSize]) };
     if (!pinned && choice.fused === undefined) {
       const [fused, split] = await timeAlternating(
         () => this.runFused(input, index, candidate),
@@ -446,13 +454,9 @@ export class OnnxCamModel implements CamModel {
   private async runFused(input: Float32Array, cls: number, f = this.fused!): Promise<{ body: BodyResult; grads: Float32Array; cls: number } | { missed: true }> {
     const { lowered } = f;
     const nOut = lowered.outputSize;
-    const bias = new Float32Array(nOut);
-    if (cls >= 0) bias[cls] = CLASS_BIAS;
-    const res = await this.run(
-      f.session,
-      { [this.inputName]: this.feedTensor(input, 1), [lowered.classInputName]: new this.ort.Tensor('float32', bias, [1, nOut]) },
-      [lowered.packedName],
-    );
+    const classInput = cls >= 0 ? new this.ort.Tensor('float32', classBias(nOut, cls), [1, nOut]) : f.topClass;
+    const bias = classInput.data as Float32Array;
+    const res = await this.run(f.session, { [this.inputName]: this.feedTensor(input, 1), [lowered.classInputName]: classInput }, [lowered.packedName]);
     // [outputs | activations | gradient]
     const packed = res[lowered.packedName]!.data as Float32Array;
     const [, C, h, w] = lowered.targetDims as number[];
@@ -472,7 +476,15 @@ export class OnnxCamModel implements CamModel {
     }
     if (cls >= 0 && best !== cls) return MISSED;
     const body: BodyResult = { n: 1, acts: packed.subarray(nOut, nOut + per), channels: C!, height: h!, width: w!, outputs, nOut, state: FUSED_STATE };
-    return { body, grads: packed.subarray(nOut + per, nOut + 2 * per), cls: best };
+    let grads = packed.subarray(nOut + per);
+    if (lowered.perChannel) {
+      // one value per channel: spread over its map (the values an Expand would copy)
+      const S = h! * w!;
+      const full = new Float32Array(per);
+      for (let c = 0; c < C!; c++) full.fill(grads[c]!, c * S, (c + 1) * S);
+      grads = full;
+    }
+    return { body, grads, cls: best };
   }
 
   /** d target / d output row of a custom target function, by TF.js autodiff of the function on the row only. */
