@@ -32,7 +32,7 @@ export interface CamOptions {
   signal?: AbortSignal;
 }
 
-/** One explained (image, target) pair. Maps are row-major `height x width`. */
+/** One explained (image, target) pair. Maps are row-major `height x width`; `weights`, `raw`, `cam` and `heatmap` are views of one Float64Array of their own. */
 export interface CamResult {
   readonly image: number;
   readonly method: CamMethod;

@@ -59,8 +59,11 @@ type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 const FUSED_STATE: OnnxState = { externals: new Map(), values: new Map() };
 const MISSED = { missed: true } as const;
 
-/** At most this many calls (alternating, on the first image) time the fused and split gradient paths. */
-const TUNE_FUSED = 40;
+/**
+ * At most this many calls (alternating, on the first image) time the fused and split gradient paths: on small models
+ * the two are often within 10%, where a few calls each cannot tell them apart; the time budget bounds large ones.
+ */
+const TUNE_FUSED = 120;
 
 /**
  * Ops whose meaning for float tensors is the same at the backward nodes' opset as at every version from 7: a model

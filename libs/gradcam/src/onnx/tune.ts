@@ -3,23 +3,35 @@
 /** Wall-clock budget of one choice: past it, timing stops once both ways have two measured calls. */
 export const TUNE_BUDGET_MS = 250;
 
+/** Calls of each way that warm up (JIT compilation, session creation, onnxruntime's arena) and are not measured. */
+const WARM_UP = 2;
+
+function median(v: readonly number[]): number {
+  if (v.length === 0) return Number.POSITIVE_INFINITY;
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /**
- * Best times (ms) of two async calls run alternately, at most `calls` in all. The first two calls of each warm up
- * (JIT compilation, session creation) and are not measured. Stops early when, after six calls of each, one takes
- * over twice as long as the other, or when {@link TUNE_BUDGET_MS} has passed and each has two measured calls (a
- * large model's first image should not cost dozens of passes).
+ * Median times (ms) of two async calls run alternately, at most `calls` in all: the median, not the best, since the
+ * choice should hold for typical calls (a way that allocates more meets the collector more often). The first
+ * {@link WARM_UP} calls of each are not measured. Stops early when, after six calls of each, one takes over twice
+ * as long as the other, or when {@link TUNE_BUDGET_MS} has passed and each has two measured calls (a large model's
+ * first image should not cost dozens of passes).
  */
 export async function timeAlternating(a: () => Promise<unknown>, b: () => Promise<unknown>, calls: number): Promise<[number, number]> {
-  const best = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const times: [number[], number[]] = [[], []];
   const start = performance.now();
   for (let k = 0; k < calls; k++) {
     const t0 = performance.now();
     await (k % 2 === 0 ? a() : b());
     const dt = performance.now() - t0;
-    if (k >= 4) best[k % 2] = Math.min(best[k % 2]!, dt);
+    if (k >= 2 * WARM_UP) times[k % 2]!.push(dt);
     if (k % 2 === 0) continue;
-    if (k >= 11 && (best[0]! > 2 * best[1]! || best[1]! > 2 * best[0]!)) break;
-    if (k >= 7 && performance.now() - start > TUNE_BUDGET_MS) break;
+    const [ma, mb] = [median(times[0]), median(times[1])];
+    if (k >= 11 && (ma > 2 * mb || mb > 2 * ma)) break;
+    if (k >= 2 * WARM_UP + 3 && performance.now() - start > TUNE_BUDGET_MS) break;
   }
-  return [best[0]!, best[1]!];
+  return [median(times[0]), median(times[1])];
 }

@@ -53,7 +53,7 @@ export type { Values } from './typed-backward.js';
 export const NATIVE_MIN_MACS = 1 << 16;
 
 /** At most this many backward passes (alternating, on the first image) time the step-by-step and one-graph evaluators. */
-const TUNE_CALLS = 32;
+const TUNE_CALLS = 64;
 
 /** ONNX op types (default domain) the typed-array evaluator differentiates. */
 export const TYPED_HEAD_OPS: readonly string[] = [
@@ -486,7 +486,7 @@ export class TypedHead {
    * Both evaluators give the same gradient (to float32 rounding); which is faster depends on the head (one
    * onnxruntime call for everything vs sparse JavaScript loops for one-hot seeds). On the first image, before any
    * gradient is returned, they run alternately into scratch buffers (`timeAlternating`: up to TUNE_CALLS / 2 each,
-   * best time after two warm-up calls) and the faster is kept: every gradient this model returns comes from the same
+   * median time after two warm-up calls) and the faster is kept: every gradient this model returns comes from the same
    * evaluator.
    */
   private async chooseEvaluator(inputs: TypedHeadInputs, seed: Float64Array, size: number): Promise<void> {
