@@ -117,54 +117,54 @@ static void resize_rows(const double *src, int h, int w, int outW, const int *x0
   }
 }
 
-// lo = the first smallest, hi = the first largest, as `if (v < lo) lo = v` scans (over lanes: min and max are exact).
-static inline v128_t pmin(v128_t lo, v128_t v) { return wasm_f64x2_pmin(lo, v); }
-static inline v128_t pmax(v128_t hi, v128_t v) { return wasm_f64x2_pmax(hi, v); }
+// p[i] = (p[i] - lo) * inv for i < n (the min-max scaling, times the reciprocal as resize.ts).
+static void scale(double *p, long n, double lo, double inv) {
+  const v128_t vlo = wasm_f64x2_splat(lo), vinv = wasm_f64x2_splat(inv);
+  long i = 0;
+  for (; i + 2 <= n; i += 2) wasm_v128_store(p + i, wasm_f64x2_mul(wasm_f64x2_sub(wasm_v128_load(p + i), vlo), vinv));
+  for (; i < n; i++) p[i] = (p[i] - lo) * inv;
+}
 
-// upsampleNormalized (resize.ts): the map resized bilinearly to outH x outW (taps given: y0/y1/fy per output row,
-// x0/x1/fx per output column) and min-max scaled. blend != 0 takes the extremes at the tap-run ends (yEnds, xEnds),
-// normalizes the h resized rows and blends each output row from two of them (blendNormalized); otherwise it resizes
-// while taking the extremes and scales afterwards (resizeNormalized). rows and diffs: h * outW doubles of scratch.
-EXPORT(upsample_normalized)
-void upsample_normalized(const double *src, int h, int w, int outH, int outW, const int *y0, const int *y1, const double *fy, const int *x0,
-                         const int *x1, const double *fx, const int *yEnds, int nYEnds, const int *xEnds, int nXEnds, int blend, double *rows,
-                         double *diffs, double *out) {
-  resize_rows(src, h, w, outW, x0, x1, fx, rows);
+// blendNormalized (resize.ts): the extremes at the tap-run ends (yEnds x xEnds), the h resized rows normalized, each
+// output row blended from two of them.
+static void blend_normalized(double *rows, double *diffs, int h, int outH, int outW, const int *y0, const int *y1, const double *fy,
+                             const int *yEnds, int nYEnds, const int *xEnds, int nXEnds, double *out) {
   double lo = __builtin_inf(), hi = -__builtin_inf();
-  if (blend) {
-    for (int a = 0; a < nYEnds; a++) {
-      const int y = yEnds[a];
-      const double *r0 = rows + (long)y0[y] * outW, *r1 = rows + (long)y1[y] * outW;
-      const double f = fy[y];
-      for (int b = 0; b < nXEnds; b++) {
-        const int x = xEnds[b];
-        const double top = r0[x];
-        const double v = top + (r1[x] - top) * f;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
+  for (int a = 0; a < nYEnds; a++) {
+    const int y = yEnds[a];
+    const double *r0 = rows + (long)y0[y] * outW, *r1 = rows + (long)y1[y] * outW;
+    const double f = fy[y];
+    for (int b = 0; b < nXEnds; b++) {
+      const int x = xEnds[b];
+      const double top = r0[x];
+      const double v = top + (r1[x] - top) * f;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
     }
-    const double inv = 1 / (1e-7 + (hi - lo));
-    const int n = h * outW;
-    const v128_t vlo = wasm_f64x2_splat(lo), vinv = wasm_f64x2_splat(inv);
-    int i = 0;
-    for (; i + 2 <= n; i += 2) wasm_v128_store(rows + i, wasm_f64x2_mul(wasm_f64x2_sub(wasm_v128_load(rows + i), vlo), vinv));
-    for (; i < n; i++) rows[i] = (rows[i] - lo) * inv;
-    // diffs[j] = row j+1 - row j; 0 for the last row (whose taps are both j)
-    for (i = 0; i + 2 <= n - outW; i += 2) wasm_v128_store(diffs + i, wasm_f64x2_sub(wasm_v128_load(rows + i + outW), wasm_v128_load(rows + i)));
-    for (; i < n - outW; i++) diffs[i] = rows[i + outW] - rows[i];
-    for (i = n - outW; i < n; i++) diffs[i] = 0;
-    for (int y = 0; y < outH; y++) {
-      const double *t = rows + (long)y0[y] * outW, *d = diffs + (long)y0[y] * outW;
-      double *o = out + (long)y * outW;
-      const double f = fy[y];
-      const v128_t vf = wasm_f64x2_splat(f);
-      int x = 0;
-      for (; x + 2 <= outW; x += 2) wasm_v128_store(o + x, wasm_f64x2_add(wasm_v128_load(t + x), wasm_f64x2_mul(wasm_v128_load(d + x), vf)));
-      for (; x < outW; x++) o[x] = t[x] + d[x] * f;
-    }
-    return;
   }
+  const int n = h * outW;
+  scale(rows, n, lo, 1 / (1e-7 + (hi - lo)));
+  // diffs[j] = row j+1 - row j; 0 for the last row (whose taps are both j)
+  int i = 0;
+  for (; i + 2 <= n - outW; i += 2) wasm_v128_store(diffs + i, wasm_f64x2_sub(wasm_v128_load(rows + i + outW), wasm_v128_load(rows + i)));
+  for (; i < n - outW; i++) diffs[i] = rows[i + outW] - rows[i];
+  for (i = n - outW; i < n; i++) diffs[i] = 0;
+  for (int y = 0; y < outH; y++) {
+    const double *t = rows + (long)y0[y] * outW, *d = diffs + (long)y0[y] * outW;
+    double *o = out + (long)y * outW;
+    const double f = fy[y];
+    const v128_t vf = wasm_f64x2_splat(f);
+    int x = 0;
+    for (; x + 2 <= outW; x += 2) wasm_v128_store(o + x, wasm_f64x2_add(wasm_v128_load(t + x), wasm_f64x2_mul(wasm_v128_load(d + x), vf)));
+    for (; x < outW; x++) o[x] = t[x] + d[x] * f;
+  }
+}
+
+// resizeNormalized (resize.ts): each output row blended from two resized rows while taking the extremes, then scaled.
+// The extremes per lane, `if (v < lo) lo = v` as pmin / pmax, merged at the end (min and max are exact, so the
+// order does not matter).
+static void resize_normalized(const double *rows, int outH, int outW, const int *y0, const int *y1, const double *fy, double *out) {
+  double lo = __builtin_inf(), hi = -__builtin_inf();
   v128_t vlo = wasm_f64x2_splat(lo), vhi = wasm_f64x2_splat(hi);
   for (int y = 0; y < outH; y++) {
     const double *r0 = rows + (long)y0[y] * outW, *r1 = rows + (long)y1[y] * outW;
@@ -176,8 +176,8 @@ void upsample_normalized(const double *src, int h, int w, int outH, int outW, co
       const v128_t top = wasm_v128_load(r0 + x);
       const v128_t v = wasm_f64x2_add(top, wasm_f64x2_mul(wasm_f64x2_sub(wasm_v128_load(r1 + x), top), vf));
       wasm_v128_store(o + x, v);
-      vlo = pmin(vlo, v);
-      vhi = pmax(vhi, v);
+      vlo = wasm_f64x2_pmin(vlo, v);
+      vhi = wasm_f64x2_pmax(vhi, v);
     }
     for (; x < outW; x++) {
       const double top = r0[x];
@@ -187,17 +187,22 @@ void upsample_normalized(const double *src, int h, int w, int outH, int outW, co
       if (v > hi) hi = v;
     }
   }
+  const double lanes[4] = {wasm_f64x2_extract_lane(vlo, 0), wasm_f64x2_extract_lane(vlo, 1), wasm_f64x2_extract_lane(vhi, 0), wasm_f64x2_extract_lane(vhi, 1)};
   for (int k = 0; k < 2; k++) {
-    const double l = wasm_f64x2_extract_lane(vlo, 0), h2 = wasm_f64x2_extract_lane(vhi, 0);
-    if (l < lo) lo = l;
-    if (h2 > hi) hi = h2;
-    vlo = wasm_i64x2_shuffle(vlo, vlo, 1, 0);
-    vhi = wasm_i64x2_shuffle(vhi, vhi, 1, 0);
+    if (lanes[k] < lo) lo = lanes[k];
+    if (lanes[2 + k] > hi) hi = lanes[2 + k];
   }
-  const double inv = 1 / (1e-7 + (hi - lo));
-  const long n = (long)outH * outW;
-  const v128_t vl = wasm_f64x2_splat(lo), vinv = wasm_f64x2_splat(inv);
-  long i = 0;
-  for (; i + 2 <= n; i += 2) wasm_v128_store(out + i, wasm_f64x2_mul(wasm_f64x2_sub(wasm_v128_load(out + i), vl), vinv));
-  for (; i < n; i++) out[i] = (out[i] - lo) * inv;
+  scale(out, (long)outH * outW, lo, 1 / (1e-7 + (hi - lo)));
+}
+
+// upsampleNormalized (resize.ts): the map resized bilinearly to outH x outW (taps given: y0/y1/fy per output row,
+// x0/x1/fx per output column) and min-max scaled, by blend_normalized when blend != 0 (large upscales), else by
+// resize_normalized. rows and diffs: h * outW doubles of scratch.
+EXPORT(upsample_normalized)
+void upsample_normalized(const double *src, int h, int w, int outH, int outW, const int *y0, const int *y1, const double *fy, const int *x0,
+                         const int *x1, const double *fx, const int *yEnds, int nYEnds, const int *xEnds, int nXEnds, int blend, double *rows,
+                         double *diffs, double *out) {
+  resize_rows(src, h, w, outW, x0, x1, fx, rows);
+  if (blend) blend_normalized(rows, diffs, h, outH, outW, y0, y1, fy, yEnds, nYEnds, xEnds, nXEnds, out);
+  else resize_normalized(rows, outH, outW, y0, y1, fy, out);
 }
