@@ -44,11 +44,15 @@ function inputs({ C, h, w, seed, zeros, scale }: Job): { A: Float32Array; G: Flo
 
 const same = (a: Float64Array | undefined, b: Float64Array | undefined): boolean => a === b || (!!a && !!b && a.length === b.length && a.every((v, i) => Object.is(v, b[i])));
 
-t.test('the kernel runs here', async (t) => {
+t.test('the kernel runs here; either way the maps of a job are views of one Float64Array', async (t) => {
   const m = camMapsWasm({ kind: 'raw', raw: Float64Array.of(1, 2, 3, 4) }, 1, 2, 2, 4, 4);
   t.ok(m, 'WebAssembly SIMD is available in Node 20');
   t.equal(m!.heatmap.length, 16);
-  t.equal(m!.heatmap.buffer, m!.cam.buffer, 'one allocation holds the maps of a job');
+  t.equal(m!.heatmap.buffer, m!.cam.buffer, 'kernel: one allocation holds the maps of a job');
+  const A = new Float32Array(8).fill(1);
+  const ts = camMaps({ kind: 'gradcam', A, G: A, eps: 1e-6 }, 2, 2, 2, 3, 3, 'ts');
+  t.ok([ts.weights!, ts.raw, ts.cam].every((a) => a.buffer === ts.heatmap.buffer), 'TypeScript: the same');
+  t.equal(ts.heatmap.buffer.byteLength, 8 * (2 + 4 + 4 + 9), 'weights | raw | cam | heatmap');
 });
 
 t.test('kernel = TypeScript, bit for bit, for every source kind', async (t) => {

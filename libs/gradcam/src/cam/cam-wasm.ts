@@ -84,7 +84,13 @@ class CamKernel {
     const oDiffs = oRows + 8 * h * outW;
     const end = oDiffs + 8 * h * outW;
     if (end > MAX_BYTES) return undefined;
-    if (end > this.ex.memory.buffer.byteLength) this.ex.memory.grow(Math.ceil((end - this.ex.memory.buffer.byteLength) / PAGE));
+    if (end > this.ex.memory.buffer.byteLength) {
+      try {
+        this.ex.memory.grow(Math.ceil((end - this.ex.memory.buffer.byteLength) / PAGE));
+      } catch {
+        return undefined; // the engine would not give the memory
+      }
+    }
     if (this.buffer !== this.ex.memory.buffer) this.views();
     const { f32, f64, i32, ex } = this;
     if (ty !== this.tapsY || tx !== this.tapsX) {

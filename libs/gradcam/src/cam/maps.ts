@@ -27,13 +27,19 @@ export interface CamMaps {
 export function camMaps(src: CamSource, C: number, h: number, w: number, outH: number, outW: number, engine: 'auto' | 'ts' = 'auto'): CamMaps {
   const fast = engine === 'auto' ? camMapsWasm(src, C, h, w, outH, outW) : undefined;
   if (fast) return fast;
+  // the same layout as the kernel's: weights | raw | cam | heatmap in one Float64Array
   const S = h * w;
-  const weights =
-    src.kind === 'gradcam' ? gradcamWeights(src.G, C, S)
-    : src.kind === 'gradcam++' ? gradcamPlusPlusWeights(src.A, src.G, C, S, src.eps)
-    : src.kind === 'weights' ? src.weights
-    : undefined;
-  const raw = src.kind === 'raw' ? src.raw : weightedSum(src.A, weights!, C, S);
-  const cam = relu(Float64Array.from(raw));
-  return { weights, raw, cam, heatmap: upsampleNormalized(cam, h, w, outH, outW) };
+  const nW = src.kind === 'raw' ? 0 : C;
+  const all = new Float64Array(nW + 2 * S + outH * outW);
+  const weights = nW ? all.subarray(0, nW) : undefined;
+  const raw = all.subarray(nW, nW + S);
+  const cam = all.subarray(nW + S, nW + 2 * S);
+  if (src.kind === 'gradcam') gradcamWeights(src.G, C, S, weights);
+  else if (src.kind === 'gradcam++') gradcamPlusPlusWeights(src.A, src.G, C, S, src.eps, weights);
+  else if (src.kind === 'weights') weights!.set(src.weights);
+  if (src.kind === 'raw') raw.set(src.raw);
+  else weightedSum(src.A, weights!, C, S, raw);
+  cam.set(raw);
+  relu(cam);
+  return { weights, raw, cam, heatmap: upsampleNormalized(cam, h, w, outH, outW, all.subarray(nW + 2 * S)) };
 }
