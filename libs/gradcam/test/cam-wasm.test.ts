@@ -96,11 +96,13 @@ t.test('the TypeScript path is the reductions composed', async (t) => {
   t.ok(same(camMaps({ kind: 'gradcam', A, G, eps: 0 }, j.C, j.h, j.w, j.outH, j.outW).weights, gradcamWeights(G, j.C, S)), 'Grad-CAM: gradcamWeights');
 });
 
-t.test('edge values: NaN and -0 in the map, an all-zero map, one pixel', async (t) => {
-  for (const raw of [Float64Array.of(Number.NaN, -0, 1, 2), Float64Array.of(0, 0, 0, 0), Float64Array.of(-1, -2, -3, -0)]) {
-    const k = camMapsWasm({ kind: 'raw', raw }, 1, 2, 2, 7, 5)!;
-    const ts = camMaps({ kind: 'raw', raw }, 1, 2, 2, 7, 5, 'ts');
-    t.ok(same(k.cam, ts.cam) && same(k.heatmap, ts.heatmap), `[${[...raw]}]`);
+t.test('edge values: NaN and -0 in the map, an all-zero map, flat and near-flat maps, one pixel', async (t) => {
+  for (const raw of [Float64Array.of(Number.NaN, -0, 1, 2), Float64Array.of(0, 0, 0, 0), Float64Array.of(-1, -2, -3, -0), Float64Array.of(2.5, 2.5, 2.5, 2.5), Float64Array.of(2, 2 + 1e-9, 2, 2 + 2e-9)]) {
+    for (const [outH, outW] of [[7, 5], [64, 64]] as const) {
+      const k = camMapsWasm({ kind: 'raw', raw }, 1, 2, 2, outH, outW)!;
+      const ts = camMaps({ kind: 'raw', raw }, 1, 2, 2, outH, outW, 'ts');
+      t.ok(same(k.cam, ts.cam) && same(k.heatmap, ts.heatmap) && k.heatmap.every((v) => v >= 0 && v <= 1), `[${[...raw]}] to ${outH}x${outW}`);
+    }
   }
   const one = camMapsWasm({ kind: 'raw', raw: Float64Array.of(3) }, 1, 1, 1, 1, 1)!;
   t.same([...one.heatmap], [...camMaps({ kind: 'raw', raw: Float64Array.of(3) }, 1, 1, 1, 1, 1, 'ts').heatmap]);

@@ -139,4 +139,8 @@ t.test('separable bilinear resize = the four-tap formula; fused upsample + min-m
     { numRuns: 100 },
   );
   t.pass('100 large upscales');
+  // fast-check found it: two rows resized to one (all 2.308) on a size that takes the blend. Blending normalized rows
+  // rounds at the rows' spread over the map's range (here 1e7 times it): scaled to 0 exactly, not -2.3e-9
+  const flat = upsampleNormalized(Float64Array.of(Math.sin(1) * 3, Math.sin(2.37) * 3), 2, 1, 1, 17);
+  t.same(Array.from(flat), new Array(17).fill(0), 'a flat map scales to zeros');
 });

@@ -125,41 +125,6 @@ static void scale(double *p, long n, double lo, double inv) {
   for (; i < n; i++) p[i] = (p[i] - lo) * inv;
 }
 
-// blendNormalized (resize.ts): the extremes at the tap-run ends (yEnds x xEnds), the h resized rows normalized, each
-// output row blended from two of them.
-static void blend_normalized(double *rows, double *diffs, int h, int outH, int outW, const int *y0, const int *y1, const double *fy,
-                             const int *yEnds, int nYEnds, const int *xEnds, int nXEnds, double *out) {
-  double lo = __builtin_inf(), hi = -__builtin_inf();
-  for (int a = 0; a < nYEnds; a++) {
-    const int y = yEnds[a];
-    const double *r0 = rows + (long)y0[y] * outW, *r1 = rows + (long)y1[y] * outW;
-    const double f = fy[y];
-    for (int b = 0; b < nXEnds; b++) {
-      const int x = xEnds[b];
-      const double top = r0[x];
-      const double v = top + (r1[x] - top) * f;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-  }
-  const int n = h * outW;
-  scale(rows, n, lo, 1 / (1e-7 + (hi - lo)));
-  // diffs[j] = row j+1 - row j; 0 for the last row (whose taps are both j)
-  int i = 0;
-  for (; i + 2 <= n - outW; i += 2) wasm_v128_store(diffs + i, wasm_f64x2_sub(wasm_v128_load(rows + i + outW), wasm_v128_load(rows + i)));
-  for (; i < n - outW; i++) diffs[i] = rows[i + outW] - rows[i];
-  for (i = n - outW; i < n; i++) diffs[i] = 0;
-  for (int y = 0; y < outH; y++) {
-    const double *t = rows + (long)y0[y] * outW, *d = diffs + (long)y0[y] * outW;
-    double *o = out + (long)y * outW;
-    const double f = fy[y];
-    const v128_t vf = wasm_f64x2_splat(f);
-    int x = 0;
-    for (; x + 2 <= outW; x += 2) wasm_v128_store(o + x, wasm_f64x2_add(wasm_v128_load(t + x), wasm_f64x2_mul(wasm_v128_load(d + x), vf)));
-    for (; x < outW; x++) o[x] = t[x] + d[x] * f;
-  }
-}
-
 // resizeNormalized (resize.ts): each output row blended from two resized rows while taking the extremes, then scaled.
 // The extremes per lane, `if (v < lo) lo = v` as pmin / pmax, merged at the end (min and max are exact, so the
 // order does not matter).
@@ -193,6 +158,52 @@ static void resize_normalized(const double *rows, int outH, int outW, const int 
     if (lanes[2 + k] > hi) hi = lanes[2 + k];
   }
   scale(out, (long)outH * outW, lo, 1 / (1e-7 + (hi - lo)));
+}
+
+// blendNormalized (resize.ts): the extremes at the tap-run ends (yEnds x xEnds), the h resized rows normalized, each
+// output row blended from two of them.
+static void blend_normalized(double *rows, double *diffs, int h, int outH, int outW, const int *y0, const int *y1, const double *fy,
+                             const int *yEnds, int nYEnds, const int *xEnds, int nXEnds, double *out) {
+  double lo = __builtin_inf(), hi = -__builtin_inf();
+  for (int a = 0; a < nYEnds; a++) {
+    const int y = yEnds[a];
+    const double *r0 = rows + (long)y0[y] * outW, *r1 = rows + (long)y1[y] * outW;
+    const double f = fy[y];
+    for (int b = 0; b < nXEnds; b++) {
+      const int x = xEnds[b];
+      const double top = r0[x];
+      const double v = top + (r1[x] - top) * f;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  const double inv = 1 / (1e-7 + (hi - lo));
+  const int n = h * outW;
+  // near-flat maps (the rows' spread over 4 times the map's range): resize first, as resize.ts
+  double spread = 0;
+  for (int i = 0; i < n; i++) {
+    const double dev = __builtin_fabs(rows[i] - lo);
+    spread = dev > spread ? dev : spread;
+  }
+  if (spread * inv > 4) {
+    resize_normalized(rows, outH, outW, y0, y1, fy, out);
+    return;
+  }
+  scale(rows, n, lo, inv);
+  // diffs[j] = row j+1 - row j; 0 for the last row (whose taps are both j)
+  int i = 0;
+  for (; i + 2 <= n - outW; i += 2) wasm_v128_store(diffs + i, wasm_f64x2_sub(wasm_v128_load(rows + i + outW), wasm_v128_load(rows + i)));
+  for (; i < n - outW; i++) diffs[i] = rows[i + outW] - rows[i];
+  for (i = n - outW; i < n; i++) diffs[i] = 0;
+  for (int y = 0; y < outH; y++) {
+    const double *t = rows + (long)y0[y] * outW, *d = diffs + (long)y0[y] * outW;
+    double *o = out + (long)y * outW;
+    const double f = fy[y];
+    const v128_t vf = wasm_f64x2_splat(f);
+    int x = 0;
+    for (; x + 2 <= outW; x += 2) wasm_v128_store(o + x, wasm_f64x2_add(wasm_v128_load(t + x), wasm_f64x2_mul(wasm_v128_load(d + x), vf)));
+    for (; x < outW; x++) o[x] = t[x] + d[x] * f;
+  }
 }
 
 // upsampleNormalized (resize.ts): the map resized bilinearly to outH x outW (taps given: y0/y1/fy per output row,

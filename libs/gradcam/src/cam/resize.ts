@@ -99,6 +99,9 @@ export function blends(ty: Taps, tx: Taps): boolean {
   return ty.ends.length * tx.ends.length * 8 < ty.i0.length * tx.i0.length;
 }
 
+/** The largest spread of the resized rows, in units of the map's range, that the blend takes (see blendNormalized). */
+const BLEND_SPREAD = 4;
+
 function blendNormalized(rows: Float64Array, h: number, ty: Taps, tx: Taps, outH: number, outW: number, out: Float64Array): Float64Array {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
@@ -116,6 +119,14 @@ function blendNormalized(rows: Float64Array, h: number, ty: Taps, tx: Taps, outH
   }
   const inv = 1 / (1e-7 + (hi - lo));
   const n = h * outW;
+  // blending normalized rows rounds at the scale of the rows' spread over the map's: where the map is near flat
+  // against its values (a spread of 1e-9 on values of 2), resize first
+  let spread = 0;
+  for (let i = 0; i < n; i++) {
+    const dev = Math.abs(rows[i]! - lo);
+    if (dev > spread) spread = dev;
+  }
+  if (spread * inv > BLEND_SPREAD) return resizeNormalized(rows, ty, outH, outW, out);
   for (let i = 0; i < n; i++) rows[i] = (rows[i]! - lo) * inv;
   // d[j] = row j+1 - row j (0 for the last row, whose taps are both j)
   if (work.diffs.length < n) work.diffs = new Float64Array(n);
