@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { computeCams, loadCamModel, type CamTargets, type OnnxCamModel } from '../src/index.js';
+import type { FusedBackward } from '../src/onnx/backward-graph.js';
 import { fixture } from '../../../tools/fixtures.js';
 import { buildModel, type InitializerSpec } from '../../../tools/onnx-build.js';
 import { compareEngines, inputFor } from './engines.js';
@@ -125,6 +126,17 @@ t.test('fused path = TF.js autodiff: ONNX fixtures, MobileNetV3-style heads, eve
   }
   await compareFused(t, 'pools and Concat', poolHead(), 'r');
   await compareFused(t, 'strided convolutions and pools', stridedHead(), 'r');
+});
+
+t.test("the fused model reads a MaxPool's own indices instead of pooling again", async (t) => {
+  const model = (await loadCamModel(fixture('models', 'onnx-cnn', 'mnist-8-optimized.onnx'), { target: 'ReLU114_Output_0', backwardEvaluator: 'fused' })) as OnnxCamModel;
+  t.teardown(() => model.dispose());
+  await computeCams(model, inputFor(model, 1, 0.3), 1);
+  const { lowered } = (model as unknown as { fused: { lowered: FusedBackward } }).fused;
+  t.same(lowered.nodeOutputs, [{ node: 'Pooling160_Output_0', output: 'genome_gradcam_backward/Pooling160_Output_0/indices' }], "Indices appended to the model's MaxPool");
+  const ops = lowered.nodes.map((n) => new TextDecoder().decode(n));
+  t.notOk(ops.some((n) => n.includes('MaxPool')), 'no MaxPool among the backward nodes');
+  t.ok(ops.some((n) => n.includes('MaxUnpool')), 'MaxUnpool scatters the gradient to them');
 });
 
 t.test('tied top scores: the fused path explains the first, as the split path', async (t) => {

@@ -52,6 +52,29 @@ t.test('extended graph: nodes appended, opset raised, IR 3 initializers listed a
   t.same(Array.from(out.doubled!.data as Float32Array), Array.from(y, (v) => 2 * v), 'onnxruntime computes the appended node');
 });
 
+t.test("outputs appended to an existing node: mnist-8's last MaxPool also gives its Indices", async (t) => {
+  const before = decodeOnnxModel(mnist);
+  const pool = before.graph.nodes.filter((n) => n.opType === 'MaxPool').at(-1)!;
+  const extended = extendOnnxGraph(mnist, { nodeOutputs: [{ node: pool.outputs[0]!, output: 'pool_indices' }], outputs: [pool.outputs[0]!, { name: 'pool_indices', elemType: OnnxDataType.INT64 }], minOpset: 16 });
+  const after = decodeOnnxModel(extended);
+  const changed = after.graph.nodes.find((n) => n.name === pool.name)!;
+  t.same(changed.outputs, [pool.outputs[0], 'pool_indices'], 'the node keeps its output and gains Indices');
+  t.same(after.graph.nodes.map((n) => [n.opType, n.inputs, n.attributes]), before.graph.nodes.map((n) => [n.opType, n.inputs, n.attributes]), 'nothing else changes');
+  t.throws(() => extendOnnxGraph(mnist, { nodeOutputs: [{ node: 'no such tensor', output: 'x' }] }), { code: 'INVALID_INPUT' }, 'an unknown node is refused');
+  const ort = await loadOnnxRuntime();
+  const session = await ort.InferenceSession.create(extended);
+  t.teardown(() => session.release());
+  const x = new ort.Tensor('float32', Float32Array.from({ length: 784 }, (_, i) => (i % 29) / 29), [1, 1, 28, 28]);
+  const out = await session.run({ Input3: x }, [pool.outputs[0]!, 'pool_indices']);
+  const y = out[pool.outputs[0]!]!;
+  const idx = out.pool_indices!.data as BigInt64Array;
+  t.equal(idx.length, y.data.length, 'one index per pooled value');
+  const inner = await ort.InferenceSession.create(addOnnxGraphOutputs(mnist, [pool.inputs[0]!]));
+  t.teardown(() => inner.release());
+  const xin = (await inner.run({ Input3: x }, [pool.inputs[0]!]))[pool.inputs[0]!]!.data as Float32Array;
+  t.ok(Array.from(idx).every((k, i) => xin[Number(k)] === (y.data as Float32Array)[i]), 'each index holds its window maximum');
+});
+
 t.test('encoders: a model written with them decodes to what was written', async (t) => {
   const bytes = encodeModel(
     {

@@ -14,7 +14,7 @@
  * step-by-step evaluator.
  */
 import { encodeAttribute, encodeModel, encodeNode, encodeTensor, encodeValueInfo, OnnxDataType } from '@genome/model-format';
-import type { OnnxTensor } from './graph.js';
+import type { OnnxNode, OnnxTensor } from './graph.js';
 import type { ConvShape, PoolShape } from './typed-backward.js';
 import { backwardConvPads, flippedConvWeights } from './native-backward.js';
 
@@ -134,6 +134,8 @@ export interface HeadLowering {
   readonly initializers: ReadonlyMap<string, OnnxTensor>;
   /** Buffer id of the explained output. */
   readonly outputId: number;
+  /** The model's node that outputs a tensor (the fused form reuses a MaxPool's own indices). */
+  readonly producer?: (tensor: string) => OnnxNode | undefined;
 }
 
 /** How the lowered nodes reach forward values and the seed, standalone or inside the model. */
@@ -145,6 +147,8 @@ interface Env {
   weight(t: OnnxTensor): string;
   /** Masks of Relu read its output (true inside the model: onnxruntime can still fuse Conv and Relu). */
   readonly reluOnOutput: boolean;
+  /** The Indices output of the model's MaxPool giving `pooled`, when the lowered nodes can read it. */
+  poolIndices?(pooled: string): string | undefined;
 }
 
 type Seed = { readonly dense: string } | { readonly oneHot: string };
@@ -370,12 +374,14 @@ function lower(head: HeadLowering, env: Env, seed: Seed, perChannel?: { value: b
       case 'maxpool': {
         // the window maxima's positions (onnxruntime's MaxPool indices: first maximum, as the forward pass), then
         // the gradient scattered to them, summed where windows overlap
-        const x = value(s.v);
-        if (!x) return undefined;
-        const pb = Math.max(0, (s.OH - 1) * s.sh + s.kh - s.H - s.pt);
-        const pr = Math.max(0, (s.OW - 1) * s.sw + s.kw - s.W - s.pl);
-        const pooled = g.node('MaxPool', [x], [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw]), ints('pads', [s.pt, s.pl, pb, pr])], 2);
-        const indices = `${pooled}_1`;
+        let indices = env.poolIndices?.(names[s.y]!);
+        if (!indices) {
+          const x = value(s.v);
+          if (!x) return undefined;
+          const pb = Math.max(0, (s.OH - 1) * s.sh + s.kh - s.H - s.pt);
+          const pr = Math.max(0, (s.OW - 1) * s.sw + s.kw - s.W - s.pl);
+          indices = `${g.node('MaxPool', [x], [ints('kernel_shape', [s.kh, s.kw]), ints('strides', [s.sh, s.sw]), ints('pads', [s.pt, s.pl, pb, pr])], 2)}_1`;
+        }
         const d4 = [1, s.planes, s.OH, s.OW];
         if (s.sh >= s.kh && s.sw >= s.kw) {
           // disjoint windows: no position is the maximum of two, so MaxUnpool's writes are the sums
@@ -542,6 +548,8 @@ export interface FusedBackward {
    * caller spreads over the map: onnxruntime then neither expands nor copies it.
    */
   readonly perChannel: boolean;
+  /** Outputs to append to the model's own nodes (a MaxPool's Indices), for `extendOnnxGraph`. */
+  readonly nodeOutputs: readonly { readonly node: string; readonly output: string }[];
 }
 
 /**
@@ -564,12 +572,24 @@ export const FUSED_PREFIX = 'genome_gradcam_backward/';
 export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefined {
   const { names, shapeOf, outputId } = head;
   const g = new GraphWriter(FUSED_PREFIX);
+  const nodeOutputs: { node: string; output: string }[] = [];
   const env: Env = {
     g,
     reluOnOutput: true,
     // float weights are the model's own tensors; others (integer-coded, float16, double) are copied as float32
     weight: (t) => (t.dataType === FLOAT ? t.name : g.floats(t.data, t.dims)),
     value: (name) => (shapeOf(name) ? name : undefined),
+    // the model's MaxPool also outputs its Indices (row-major, as a recomputed one's) instead of a second MaxPool
+    poolIndices: (pooled) => {
+      const n = head.producer?.(pooled);
+      if (!n || n.opType !== 'MaxPool' || (n.domain !== '' && n.domain !== 'ai.onnx') || n.outputs[0] !== pooled) return undefined;
+      const order = n.attrs.get('storage_order');
+      if (order && (order.kind !== 'int' || order.value !== 0)) return undefined;
+      if (n.outputs[1]) return n.outputs[1];
+      const output = `${FUSED_PREFIX}${pooled}/indices`;
+      if (!nodeOutputs.some((o) => o.node === pooled)) nodeOutputs.push({ node: pooled, output });
+      return output;
+    },
   };
   const outDims = shapeOf(names[outputId]!);
   if (!outDims) return undefined;
@@ -594,5 +614,6 @@ export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefine
     outputSize: size(outDims),
     targetDims,
     perChannel: perChannel.value,
+    nodeOutputs,
   };
 }

@@ -416,6 +416,7 @@ export class OnnxCamModel implements CamModel {
         initializers: lowered.initializers,
         inputs: [lowered.classInput],
         outputs: lowered.outputs,
+        nodeOutputs: lowered.nodeOutputs,
         minOpset: BACKWARD_OPSET,
       });
       session = await this.ort.InferenceSession.create(bytes, { logSeverityLevel: 3, ...(this.options.sessionOptions ?? {}) } as never);

@@ -444,7 +444,14 @@ export class TypedHead {
   }
 
   private lowering(steps: readonly Step[]): HeadLowering {
-    return { steps, names: this.names, shapeOf: (name) => this.shapes.get(name), initializers: this.model.initializers, outputId: this.outputId };
+    return {
+      steps,
+      names: this.names,
+      shapeOf: (name) => this.shapes.get(name),
+      initializers: this.model.initializers,
+      outputId: this.outputId,
+      producer: (tensor) => this.model.nodes.find((n) => n.outputs.includes(tensor)),
+    };
   }
 
   /**

@@ -165,6 +165,11 @@ export interface OnnxGraphAdditions {
   outputs?: readonly (string | OnnxValueSpec | Uint8Array)[];
   /** Raise the default-domain opset import to at least this version (the caller checks the model's ops allow it). */
   minOpset?: number;
+  /**
+   * Outputs to append to existing nodes, each node named by its first output (a MaxPool's Indices, say): the node's
+   * outputs become its own followed by `output`.
+   */
+  nodeOutputs?: readonly { readonly node: string; readonly output: string }[];
 }
 
 const M_OPSET_IMPORT = 8;
@@ -222,11 +227,21 @@ export function extendOnnxGraph(bytes: Uint8Array, add: OnnxGraphAdditions): Uin
   // NodeProto entries must stay in order: new nodes go right after the last existing one
   let lastNode = -1;
   m.graph.forEach((f, i) => f.field === G_NODE && (lastNode = i));
+  const extra = new Map<string, string[]>();
+  for (const { node, output } of add.nodeOutputs ?? []) extra.set(node, [...(extra.get(node) ?? []), output]);
   for (const f of m.graph) {
-    g.raw(f.chunk);
+    const more = f.field === G_NODE && extra.size ? extra.get(strings(f.payload, 2, 'NodeProto')[0] ?? '') : undefined;
+    if (more) {
+      // repeated fields may come in any order: the added outputs follow the node's own
+      const w = new ProtoWriter().raw(f.payload!);
+      for (const o of more) w.string(2, o);
+      g.bytes(G_NODE, w.finish());
+      extra.delete(strings(f.payload, 2, 'NodeProto')[0]!);
+    } else g.raw(f.chunk);
     if (f.field === G_OUTPUT) outputs.add(nameOf(f) ?? '');
     if (at++ === lastNode) for (const n of add.nodes ?? []) g.bytes(G_NODE, n);
   }
+  if (extra.size) throw new ModelFormatError('INVALID_INPUT', `No node of the graph has the output '${[...extra.keys()][0]}' to append outputs to; name a node by its first output.`);
   if (lastNode < 0) for (const n of add.nodes ?? []) g.bytes(G_NODE, n);
   for (const t of add.initializers ?? []) g.bytes(G_INITIALIZER, t);
   for (const v of add.inputs ?? []) g.bytes(G_INPUT, v);
