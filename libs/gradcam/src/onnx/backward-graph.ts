@@ -51,7 +51,7 @@ export const BACKWARD_OPSET = 16;
 
 /** Builds the graph node by node; generated names carry `prefix` (so they cannot meet a model's own names when fused). */
 class GraphWriter {
-  readonly nodes: Uint8Array[] = [];
+  private readonly written: { readonly bytes: Uint8Array; readonly inputs: readonly string[]; readonly outputs: readonly string[] }[] = [];
   readonly inits: Uint8Array[] = [];
   readonly inputs: Uint8Array[] = [];
   /** Outputs of the nodes written so far. */
@@ -63,9 +63,26 @@ class GraphWriter {
 
   node(op: string, inputs: readonly string[], attrs: readonly Uint8Array[] = [], outputs = 1): string {
     const y = `${this.prefix}t${this.k++}`;
-    this.nodes.push(encodeNode(op, inputs, [y, ...Array.from({ length: outputs - 1 }, (_, o) => `${y}_${o + 1}`)], attrs));
+    const outs = [y, ...Array.from({ length: outputs - 1 }, (_, o) => `${y}_${o + 1}`)];
+    this.written.push({ bytes: encodeNode(op, inputs, outs, attrs), inputs, outputs: outs });
     this.made.add(y);
     return y;
+  }
+
+  /**
+   * The nodes that `results` depend on, in order: a node whose outputs nothing reads is left out (a reshape that a
+   * later one skipped, say), since onnxruntime runs every node it is given.
+   */
+  nodes(results: readonly string[]): Uint8Array[] {
+    const live = new Set(results);
+    const keep: Uint8Array[] = [];
+    for (let i = this.written.length - 1; i >= 0; i--) {
+      const n = this.written[i]!;
+      if (!n.outputs.some((o) => live.has(o))) continue;
+      for (const x of n.inputs) live.add(x);
+      keep.push(n.bytes);
+    }
+    return keep.reverse();
   }
 
   floats(data: ArrayLike<number>, dims: readonly number[]): string {
@@ -96,7 +113,7 @@ class GraphWriter {
   }
 
   finish(output: string, dims: readonly number[]): Uint8Array {
-    return encodeModel({ name: 'gradcam-backward', nodes: this.nodes, initializers: this.inits, inputs: this.inputs, outputs: [encodeValueInfo(output, FLOAT, dims)] }, BACKWARD_OPSET);
+    return encodeModel({ name: 'gradcam-backward', nodes: this.nodes([output]), initializers: this.inits, inputs: this.inputs, outputs: [encodeValueInfo(output, FLOAT, dims)] }, BACKWARD_OPSET);
   }
 }
 
@@ -605,7 +622,7 @@ export function lowerFusedBackward(head: HeadLowering): FusedBackward | undefine
   const packedName = g.node('Concat', [flat, flatten(names[0]!), flatten(dx)], [int('axis', 1)]);
   const gradientSize = perChannel.value ? targetDims[1]! : size(targetDims);
   return {
-    nodes: g.nodes,
+    nodes: g.nodes([packedName]),
     initializers: g.inits,
     classInput: encodeValueInfo(classInputName, FLOAT, [1, size(outDims)]),
     classInputName,
