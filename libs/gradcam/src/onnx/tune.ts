@@ -14,13 +14,13 @@ function median(v: readonly number[]): number {
 }
 
 /**
- * Best times (ms) of two async calls run alternately, at most `calls` in all. The best time, since the choice is for
- * the steady state: a path's first calls pay JIT compilation and onnxruntime's arena growth (on squeezenet1_1 the
- * medians of the first image's calls run 1.5x the steady state, and a few 4x outliers in one path's first calls
- * made its median look twice as slow). The first {@link WARM_UP} calls of each are not measured. Stops early when,
- * after six calls of each, one is over twice as slow as the other by both its best and its median time, or when
- * {@link TUNE_BUDGET_MS} has passed and each has two measured calls (a large model's first image should not cost
- * dozens of passes).
+ * Median times (ms) of two async calls run alternately, at most `calls` in all: medians, not best times, since two
+ * paths within 10% of each other (small-cnn-squares' fused and split gradients) swap places by best time from one
+ * process to the next, while their medians keep their order. The first {@link WARM_UP} calls of each are not
+ * measured. Stops early when, after six calls of each, one is over twice as slow as the other by both its best and
+ * its median time (a few 4x outliers in one path's first calls once doubled its median alone, on squeezenet1_1), or
+ * when {@link TUNE_BUDGET_MS} has passed and each has two measured calls (a large model's first image should not
+ * cost dozens of passes).
  */
 export async function timeAlternating(a: () => Promise<unknown>, b: () => Promise<unknown>, calls: number): Promise<[number, number]> {
   const times: [number[], number[]] = [[], []];
@@ -39,5 +39,5 @@ export async function timeAlternating(a: () => Promise<unknown>, b: () => Promis
     }
     if (k >= 2 * WARM_UP + 3 && performance.now() - start > TUNE_BUDGET_MS) break;
   }
-  return [Math.min(...times[0]), Math.min(...times[1])];
+  return [median(times[0]), median(times[1])];
 }

@@ -493,7 +493,7 @@ export class TypedHead {
    * Both evaluators give the same gradient (to float32 rounding); which is faster depends on the head (one
    * onnxruntime call for everything vs sparse JavaScript loops for one-hot seeds). On the first image, before any
    * gradient is returned, they run alternately into scratch buffers (`timeAlternating`: up to TUNE_CALLS / 2 each,
-   * best time after two warm-up calls) and the faster is kept: every gradient this model returns comes from the same
+   * median time after two warm-up calls) and the faster is kept: every gradient this model returns comes from the same
    * evaluator.
    */
   private async chooseEvaluator(inputs: TypedHeadInputs, seed: Float64Array, size: number): Promise<void> {
