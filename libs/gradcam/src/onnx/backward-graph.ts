@@ -19,7 +19,6 @@ import type { ConvShape, PoolShape } from './typed-backward.js';
 import { backwardConvPads, flippedConvWeights } from './native-backward.js';
 
 const FLOAT = OnnxDataType.FLOAT;
-const INT64 = OnnxDataType.INT64;
 
 const ints = (name: string, v: readonly number[]): Uint8Array => encodeAttribute(name, { ints: v });
 const int = (name: string, v: number): Uint8Array => encodeAttribute(name, { i: v });
@@ -501,9 +500,13 @@ function lower(head: HeadLowering, env: Env, seed: Seed, perChannel?: { value: b
       }
     }
   }
-  const t = shape(0);
-  const any = perChannel && t.length === 4 && t[0] === 1 ? gradAny(0) : undefined;
-  const dx = any !== undefined && narrow.has(any) && same(narrow.get(any)!, [1, t[1]!, 1, 1]) ? ((perChannel!.value = true), any) : gradOf(0);
+  // gradOf(0), keeping a per-channel gradient as it is when the caller takes one
+  let dx = gradAny(0);
+  if (dx !== undefined && narrow.has(dx)) {
+    const t = shape(0);
+    if (perChannel && t.length === 4 && t[0] === 1 && same(narrow.get(dx)!, [1, t[1]!, 1, 1])) perChannel.value = true;
+    else dx = g.node('Expand', [dx, g.int64s(t)]);
+  }
   return dx === undefined || g.made.has(dx) ? dx : g.node('Identity', [dx]);
 }
 
