@@ -28,6 +28,7 @@ export { EXPLANATION_SCHEMA, type Explanation, type ExplanationTimings } from '.
 export type { OipDatatype, OipNumericDatatype } from './predictors/oip-tensor.js';
 export { treePredictor, type TreePredictorOptions } from './predictors/tree.js';
 export { isAbortSignal, nextTurn, Pacer, raceAbort, throwIfAborted } from './cancellation.js';
+export { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, perThread, type KernelMemory } from './wasm-kernel.js';
 export {
   decodeOnnxModel,
   decodeOnnxTensor,

@@ -5,12 +5,13 @@
  * Float64Array (one allocation instead of four: at these sizes V8's typed-array allocations cost as much as the
  * arithmetic). Undefined when this engine has no WebAssembly SIMD; maps.ts then runs the TypeScript functions.
  */
+import { align16, growTo, instantiateKernel, perThread, type KernelMemory } from '@genome/model-format';
 import { wasmBytes } from './cam-wasm.gen.js';
 import type { CamMaps, CamSource } from './maps.js';
 import { blends, taps, type Taps } from './resize.js';
 
 interface Exports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: KernelMemory;
   heapBase(): number;
   gradcam_weights(G: number, C: number, S: number, w: number): void;
   gradcampp_weights(A: number, G: number, C: number, S: number, eps: number, w: number): void;
@@ -22,17 +23,8 @@ interface Exports {
   ): void;
 }
 
-/** The part of the WebAssembly JS API used here (ES2023 + @types/node do not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-}
-
 /** The largest memory the kernel grows to; larger jobs run in TypeScript. */
 const MAX_BYTES = 2 ** 30;
-const PAGE = 65536;
-/** Array starts in kernel memory are 16-byte aligned (v128 loads and stores). */
-const align16 = (x: number): number => Math.ceil(x / 16) * 16;
 
 class CamKernel {
   private buffer!: ArrayBuffer;
@@ -84,12 +76,10 @@ class CamKernel {
     const oDiffs = oRows + 8 * h * outW;
     const end = oDiffs + 8 * h * outW;
     if (end > MAX_BYTES) return undefined;
-    if (end > this.ex.memory.buffer.byteLength) {
-      try {
-        this.ex.memory.grow(Math.ceil((end - this.ex.memory.buffer.byteLength) / PAGE));
-      } catch {
-        return undefined; // the engine would not give the memory
-      }
+    try {
+      growTo(this.ex.memory, end);
+    } catch {
+      return undefined; // the engine would not give the memory
     }
     if (this.buffer !== this.ex.memory.buffer) this.views();
     const { f32, f64, i32, ex } = this;
@@ -134,17 +124,9 @@ class CamKernel {
   }
 }
 
-let kernel: CamKernel | null | undefined;
+const kernel = perThread(() => new CamKernel(instantiateKernel<Exports>(wasmBytes)));
 
 /** The job's maps from the kernel (one per thread, created on first use); undefined without WebAssembly SIMD. */
 export function camMapsWasm(src: CamSource, C: number, h: number, w: number, outH: number, outW: number): CamMaps | undefined {
-  if (kernel === undefined) {
-    try {
-      const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-      kernel = api ? new CamKernel(new api.Instance(new api.Module(wasmBytes()), {}).exports as Exports) : null;
-    } catch {
-      kernel = null; // no SIMD in this engine
-    }
-  }
-  return kernel?.maps(src, C, h, w, outH, outW);
+  return kernel()?.maps(src, C, h, w, outH, outW);
 }

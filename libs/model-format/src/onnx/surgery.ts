@@ -230,13 +230,14 @@ export function extendOnnxGraph(bytes: Uint8Array, add: OnnxGraphAdditions): Uin
   const extra = new Map<string, string[]>();
   for (const { node, output } of add.nodeOutputs ?? []) extra.set(node, [...(extra.get(node) ?? []), output]);
   for (const f of m.graph) {
-    const more = f.field === G_NODE && extra.size ? extra.get(strings(f.payload, 2, 'NodeProto')[0] ?? '') : undefined;
+    const node = f.field === G_NODE && extra.size ? (strings(f.payload, 2, 'NodeProto')[0] ?? '') : '';
+    const more = node ? extra.get(node) : undefined;
     if (more) {
       // repeated fields may come in any order: the added outputs follow the node's own
       const w = new ProtoWriter().raw(f.payload!);
       for (const o of more) w.string(2, o);
       g.bytes(G_NODE, w.finish());
-      extra.delete(strings(f.payload, 2, 'NodeProto')[0]!);
+      extra.delete(node);
     } else g.raw(f.chunk);
     if (f.field === G_OUTPUT) outputs.add(nameOf(f) ?? '');
     if (at++ === lastNode) for (const n of add.nodes ?? []) g.bytes(G_NODE, n);

@@ -13,7 +13,8 @@
 import { applyLink, type Link } from './output-link.js';
 import type { PreparedEnsemble } from './prepared.js';
 import { wasmBytes as interventionalWasmBytes } from './interventional-wasm.gen.js';
-import { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, nodeKinds, perThread, type KernelMemory } from './wasm-kernel.js';
+import { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, perThread, type KernelMemory } from '@genome/model-format';
+import { nodeKinds } from './wasm-kernel.js';
 
 interface KernelExports {
   readonly memory: KernelMemory;

@@ -11,7 +11,8 @@
 import type { PreparedEnsemble } from './prepared.js';
 import { gaussLegendre01 } from './quadrature.js';
 import { wasmBytes as quadratureWasmBytes } from './quadrature-wasm.gen.js';
-import { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, nodeKinds, perThread, type KernelMemory } from './wasm-kernel.js';
+import { align16, growTo, instantiateKernel, MAX_KERNEL_BYTES, perThread, type KernelMemory } from '@genome/model-format';
+import { nodeKinds } from './wasm-kernel.js';
 
 interface KernelExports {
   readonly memory: KernelMemory;
